@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and etcd from the Go module proxy at the pinned
+# Builds kube-apiserver, kube-controller-manager, kubectl (version-matched) and etcd from the Go module proxy at the pinned
 # versions in versions.env and caches them outside the repo (keyed by version), so every clone on
 # this machine reuses them. Prints the bin directory on stdout; progress goes to stderr.
 #
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
 cache_root=${RRSA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rrsa-operator}
 bin="$cache_root/controlplane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin"
-want=(kube-apiserver kube-controller-manager etcd)
+want=(kube-apiserver kube-controller-manager kubectl etcd)
 
 have_all() { for b in "${want[@]}"; do [ -x "$bin/$b" ] || return 1; done; }
 if have_all; then echo "$bin"; exit 0; fi
@@ -31,13 +31,14 @@ for comp in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $comp.gitTreeState=clean"
 done
 start=$(date +%s)
-echo "build.sh: building kube-apiserver, kube-controller-manager ($K8S_VERSION) and etcd ($ETCD_VERSION); a cold build takes a while on 2 cores" >&2
+echo "build.sh: building kube-apiserver, kube-controller-manager, kubectl ($K8S_VERSION) and etcd ($ETCD_VERSION); a cold build takes a while on 2 cores" >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ( cd "$here/module" && GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kubectl \
     go.etcd.io/etcd/server/v3 )
-mv "$tmp/kube-apiserver" "$tmp/kube-controller-manager" "$bin/"
+mv "$tmp/kube-apiserver" "$tmp/kube-controller-manager" "$tmp/kubectl" "$bin/"
 mv "$tmp/server" "$bin/etcd"
 echo "build.sh: built in $(( $(date +%s) - start ))s into $bin" >&2
 echo "$bin"

@@ -7,7 +7,7 @@ export function cjsDefault<T>(imported: unknown): T {
   let candidate: unknown = imported;
   for (let depth = 0; depth < 3 && typeof candidate !== 'function'; depth++) {
     if (candidate === null || typeof candidate !== 'object' || !('default' in candidate)) break;
-    candidate = (candidate as { default: unknown }).default;
+    candidate = candidate.default;
   }
   if (typeof candidate !== 'function') throw new TypeError('module has no default-exported class');
   return candidate as T;

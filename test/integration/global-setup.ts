@@ -1,1 +1,23 @@
-export default async function globalSetup(): Promise<void> {}
+import { startControlPlane, type ControlPlane } from '../../src/devenv/controlplane.ts';
+import { installCrds } from '../../src/devenv/kubectl.ts';
+import { CONTROL_PLANE_ENV } from '../support/cluster.ts';
+
+declare global {
+  var rrsaControlPlane: ControlPlane | undefined;
+}
+
+/**
+ * One control plane per test run, shared by every integration test file (each file works in
+ * namespaces of its own). Starting one per file would cost ~10 s of a 2-core machine each.
+ */
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const controlPlane = await startControlPlane({ controllerManager: true });
+  globalThis.rrsaControlPlane = controlPlane;
+  process.env[CONTROL_PLANE_ENV] = JSON.stringify(controlPlane.info());
+  process.env.RRSA_KUBECTL = controlPlane.kubectl;
+  await installCrds(controlPlane.kubeconfigPath, 'crds');
+  process.stderr.write(
+    `\ncontrol plane up in ${Date.now() - started} ms at ${controlPlane.server}\n`,
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * What the controller needs from Alibaba Cloud, independent of any SDK. Adapters in this folder
+ * implement these over the @alicloud SDKs; every method throws only CloudError.
+ */
+export type PolicyType = 'System' | 'Custom';
+
+export interface PolicyRef {
+  type: PolicyType;
+  name: string;
+}
+
+export interface RamRole {
+  name: string;
+  arn: string;
+  roleId: string;
+  trustPolicy: string;
+  description: string;
+  maxSessionDuration: number;
+}
+
+export interface CreateRoleInput {
+  name: string;
+  trustPolicy: string;
+  description?: string | undefined;
+  maxSessionDuration?: number | undefined;
+  tags: Record<string, string>;
+}
+
+export interface UpdateRoleInput {
+  trustPolicy?: string | undefined;
+  description?: string | undefined;
+  maxSessionDuration?: number | undefined;
+}
+
+export interface RamPort {
+  /** undefined when the role does not exist. */
+  getRole(name: string): Promise<RamRole | undefined>;
+  createRole(input: CreateRoleInput): Promise<RamRole>;
+  updateRole(name: string, input: UpdateRoleInput): Promise<RamRole>;
+  /** Succeeds when the role is already gone. */
+  deleteRole(name: string): Promise<void>;
+  listPoliciesForRole(roleName: string): Promise<PolicyRef[]>;
+  /** Succeeds when the policy is already attached. */
+  attachPolicy(roleName: string, policy: PolicyRef): Promise<void>;
+  /** Succeeds when the policy is not attached. */
+  detachPolicy(roleName: string, policy: PolicyRef): Promise<void>;
+  listRoleTags(roleName: string): Promise<Record<string, string>>;
+  tagRole(roleName: string, tags: Record<string, string>): Promise<void>;
+}
+
+export interface CallerIdentity {
+  accountId: string;
+  arn: string;
+  identityType: string;
+}
+
+export interface StsPort {
+  getCallerIdentity(): Promise<CallerIdentity>;
+}
+
+export interface OidcProvider {
+  name: string;
+  arn: string;
+  issuerUrl: string;
+  clientIds: string[];
+}
+
+export interface ImsPort {
+  /** undefined when no provider of that name exists. */
+  getOidcProvider(name: string): Promise<OidcProvider | undefined>;
+}
+
+/** Which RAM actions change state: the steady-state resync must make none of them. */
+export const RAM_WRITE_ACTIONS = new Set([
+  'CreateRole',
+  'UpdateRole',
+  'DeleteRole',
+  'AttachPolicyToRole',
+  'DetachPolicyFromRole',
+  'TagResources',
+  'UntagResources',
+]);

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import type { ControlPlaneInfo } from '../../src/devenv/controlplane.ts';
+import { kubectl } from '../../src/devenv/kubectl.ts';
+
+export const CONTROL_PLANE_ENV = 'RRSA_TEST_CONTROL_PLANE';
+
+/** The shared control plane started by test/integration/global-setup.ts. */
+export function testControlPlane(): ControlPlaneInfo {
+  const raw = process.env[CONTROL_PLANE_ENV];
+  if (!raw)
+    throw new Error(`${CONTROL_PLANE_ENV} is not set: run through the jest integration project`);
+  return JSON.parse(raw) as ControlPlaneInfo;
+}
+
+/** A fresh namespace name, so test files sharing the control plane never collide. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function createNamespace(
+  cp: ControlPlaneInfo,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
+  const name = uniqueName(prefix);
+  const labelArgs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+  await kubectl(cp.kubeconfigPath, ['create', 'namespace', name]);
+  if (labelArgs.length > 0)
+    await kubectl(cp.kubeconfigPath, ['label', 'namespace', name, ...labelArgs]);
+  return name;
+}

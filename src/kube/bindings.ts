@@ -1,0 +1,100 @@
+import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import { statusCodeOf } from './client.ts';
+
+export const BINDING_GROUP = 'rrsa.dev';
+export const BINDING_VERSION = 'v1alpha1';
+export const BINDING_PLURAL = 'podidentitybindings';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+export class StaleObjectError extends Error {
+  override readonly name = 'StaleObjectError';
+}
+
+interface ObjectRef {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  finalizers: readonly string[];
+}
+
+/** Writes to PodIdentityBindings: the status subresource and the finalizer. */
+export class BindingClient {
+  readonly #custom: CustomObjectsApi;
+  readonly #fieldManager: string;
+
+  constructor(custom: CustomObjectsApi, fieldManager = 'rrsa-operator') {
+    this.#custom = custom;
+    this.#fieldManager = fieldManager;
+  }
+
+  #target(
+    namespace: string,
+    name: string,
+  ): {
+    group: string;
+    version: string;
+    plural: string;
+    namespace: string;
+    name: string;
+  } {
+    return {
+      group: BINDING_GROUP,
+      version: BINDING_VERSION,
+      plural: BINDING_PLURAL,
+      namespace,
+      name,
+    };
+  }
+
+  /** One merge patch of the whole status: the controller computes it, only it writes it. */
+  async patchStatus(namespace: string, name: string, status: unknown): Promise<void> {
+    await this.#custom.patchNamespacedCustomObjectStatus(
+      { ...this.#target(namespace, name), body: { status }, fieldManager: this.#fieldManager },
+      MERGE_PATCH,
+    );
+  }
+
+  /**
+   * JSON patches guarded by a `test` of resourceVersion, so a finalizer list someone else just
+   * changed is never overwritten; a stale view throws StaleObjectError and the key is retried.
+   */
+  async addFinalizer(ref: ObjectRef, finalizer: string): Promise<void> {
+    if (ref.finalizers.includes(finalizer)) return;
+    const op =
+      ref.finalizers.length === 0
+        ? { op: 'add', path: '/metadata/finalizers', value: [finalizer] }
+        : { op: 'add', path: '/metadata/finalizers/-', value: finalizer };
+    await this.#jsonPatch(ref, [op]);
+  }
+
+  async removeFinalizer(ref: ObjectRef, finalizer: string): Promise<void> {
+    const index = ref.finalizers.indexOf(finalizer);
+    if (index < 0) return;
+    await this.#jsonPatch(ref, [
+      { op: 'test', path: `/metadata/finalizers/${index}`, value: finalizer },
+      { op: 'remove', path: `/metadata/finalizers/${index}` },
+    ]);
+  }
+
+  async #jsonPatch(ref: ObjectRef, ops: object[]): Promise<void> {
+    const body = [
+      { op: 'test', path: '/metadata/resourceVersion', value: ref.resourceVersion },
+      ...ops,
+    ];
+    try {
+      await this.#custom.patchNamespacedCustomObject(
+        { ...this.#target(ref.namespace, ref.name), body, fieldManager: this.#fieldManager },
+        JSON_PATCH,
+      );
+    } catch (error) {
+      const status = statusCodeOf(error);
+      if (status === 404) return; // already gone: nothing left to guard
+      if (status === 409 || status === 422) {
+        throw new StaleObjectError(`${ref.namespace}/${ref.name} changed while it was reconciled`);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import {
+  AdmissionregistrationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+} from '@kubernetes/client-node';
+
+/**
+ * The one place that imports @kubernetes/client-node at run time (with informer.ts and the
+ * adapters beside it). Everything else in src/ uses `import type` or its own shapes, so unit
+ * tests never load the client.
+ */
+export interface KubeClients {
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+  admissionRegistration: AdmissionregistrationV1Api;
+}
+
+/** From an explicit kubeconfig file, else $KUBECONFIG, ~/.kube/config or in-cluster. */
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function createKubeClients(kubeConfig: KubeConfig): KubeClients {
+  return {
+    kubeConfig,
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    custom: kubeConfig.makeApiClient(CustomObjectsApi),
+    coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+    admissionRegistration: kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+  };
+}
+
+/** The HTTP status of a client-node ApiException, if any. */
+export function statusCodeOf(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return statusCodeOf(error) === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return statusCodeOf(error) === 409;
+}

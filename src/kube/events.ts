@@ -1,0 +1,82 @@
+import type { CoreV1Api } from '@kubernetes/client-node';
+
+export interface InvolvedObject {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string | undefined;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventSink {
+  record(object: InvolvedObject, type: EventType, reason: string, message: string): void;
+}
+
+/**
+ * Writes core/v1 Events. The same (object, reason, message) is written at most once per
+ * `dedupeWindowMs`, so a binding stuck in a retry loop does not flood etcd. Failures to write an
+ * Event are logged and dropped: an Event is a courtesy, never a reason to fail a reconcile.
+ */
+export class KubeEventSink implements EventSink {
+  readonly #core: CoreV1Api;
+  readonly #component: string;
+  readonly #dedupeWindowMs: number;
+  readonly #recent = new Map<string, number>();
+  readonly #onError: (error: unknown) => void;
+
+  constructor(
+    core: CoreV1Api,
+    options: {
+      component?: string;
+      dedupeWindowMs?: number;
+      onError?: (error: unknown) => void;
+    } = {},
+  ) {
+    this.#core = core;
+    this.#component = options.component ?? 'rrsa-operator';
+    this.#dedupeWindowMs = options.dedupeWindowMs ?? 600_000;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  record(object: InvolvedObject, type: EventType, reason: string, message: string): void {
+    const key = `${object.namespace}/${object.kind}/${object.name}/${object.uid ?? ''}/${reason}/${message}`;
+    const now = Date.now();
+    const last = this.#recent.get(key);
+    if (last !== undefined && now - last < this.#dedupeWindowMs) return;
+    this.#recent.set(key, now);
+    if (this.#recent.size > 10_000) this.#prune(now);
+    const timestamp = new Date(now);
+    this.#core
+      .createNamespacedEvent({
+        namespace: object.namespace,
+        body: {
+          metadata: { generateName: `${object.name}.`, namespace: object.namespace },
+          involvedObject: {
+            apiVersion: object.apiVersion,
+            kind: object.kind,
+            namespace: object.namespace,
+            name: object.name,
+            ...(object.uid ? { uid: object.uid } : {}),
+          },
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          source: { component: this.#component },
+          reportingComponent: this.#component,
+          reportingInstance: process.env.HOSTNAME ?? this.#component,
+          firstTimestamp: timestamp,
+          lastTimestamp: timestamp,
+          count: 1,
+        },
+      })
+      .catch(this.#onError);
+  }
+
+  #prune(now: number): void {
+    for (const [key, at] of this.#recent) {
+      if (now - at >= this.#dedupeWindowMs) this.#recent.delete(key);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1ServiceAccount,
+} from '@kubernetes/client-node';
+import { isConflict, isNotFound } from './client.ts';
+import type { ObjectStore } from './informer.ts';
+
+/** A ServiceAccount as the controller and webhook see it: plain metadata only. */
+export interface ServiceAccountView {
+  namespace: string;
+  name: string;
+  uid: string;
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export function toServiceAccountView(sa: V1ServiceAccount): ServiceAccountView {
+  return {
+    namespace: sa.metadata?.namespace ?? '',
+    name: sa.metadata?.name ?? '',
+    uid: sa.metadata?.uid ?? '',
+    annotations: { ...(sa.metadata?.annotations ?? {}) },
+    labels: { ...(sa.metadata?.labels ?? {}) },
+  };
+}
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * Reads ServiceAccounts from the informer cache (a direct GET on a miss, for the
+ * created-a-moment-ago race) and writes annotations with a JSON merge patch, so every other
+ * annotation, label and field someone else owns is preserved.
+ */
+export class ServiceAccountClient {
+  readonly #core: CoreV1Api;
+  readonly #cache: ObjectStore<V1ServiceAccount>;
+  readonly #fieldManager: string;
+
+  constructor(
+    core: CoreV1Api,
+    cache: ObjectStore<V1ServiceAccount>,
+    fieldManager = 'rrsa-operator',
+  ) {
+    this.#core = core;
+    this.#cache = cache;
+    this.#fieldManager = fieldManager;
+  }
+
+  fromCache(namespace: string, name: string): ServiceAccountView | undefined {
+    const sa = this.#cache.get(name, namespace);
+    return sa ? toServiceAccountView(sa) : undefined;
+  }
+
+  async read(
+    namespace: string,
+    name: string,
+    timeoutMs = 1000,
+  ): Promise<ServiceAccountView | undefined> {
+    const cached = this.fromCache(namespace, name);
+    if (cached) return cached;
+    try {
+      const sa = await withTimeout(
+        this.#core.readNamespacedServiceAccount({ namespace, name }),
+        timeoutMs,
+      );
+      return toServiceAccountView(sa);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Sets (string) or removes (null) annotations. */
+  async patchAnnotations(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+  ): Promise<void> {
+    await this.#core.patchNamespacedServiceAccount(
+      { namespace, name, body: { metadata: { annotations } }, fieldManager: this.#fieldManager },
+      MERGE_PATCH,
+    );
+  }
+
+  /** Creates the ServiceAccount; an existing one is left as it is (and reported as such). */
+  async create(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string>,
+    labels: Record<string, string>,
+  ): Promise<'created' | 'exists'> {
+    try {
+      await this.#core.createNamespacedServiceAccount({
+        namespace,
+        body: { metadata: { name, namespace, annotations, labels } },
+        fieldManager: this.#fieldManager,
+      });
+      return 'created';
+    } catch (error) {
+      if (isConflict(error)) return 'exists';
+      throw error;
+    }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

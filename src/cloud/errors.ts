@@ -75,7 +75,9 @@ const NETWORK_CODES = new Set([
 ]);
 
 function isThrottling(code: string, sdkName: string): boolean {
-  return sdkName === 'ThrottlingError' || code.includes('Throttling') || code === 'ServiceUnavailable';
+  return (
+    sdkName === 'ThrottlingError' || code.includes('Throttling') || code === 'ServiceUnavailable'
+  );
 }
 
 function isTransient(code: string, status: number | undefined, sdkName: string): boolean {
@@ -89,7 +91,8 @@ function kindFor(code: string, status: number | undefined, sdkName: string): Clo
   if (isThrottling(code, sdkName)) return 'Throttled';
   if (isTransient(code, status, sdkName)) return 'Transient';
   if (code.startsWith('EntityNotExist') || status === 404) return 'NotFound';
-  if (code.startsWith('EntityAlreadyExists') || code.startsWith('DeleteConflict')) return 'Conflict';
+  if (code.startsWith('EntityAlreadyExists') || code.startsWith('DeleteConflict'))
+    return 'Conflict';
   if (code === 'NoPermission' || code.startsWith('Forbidden') || status === 403) return 'Denied';
   return 'Terminal';
 }

@@ -12,7 +12,15 @@ export interface HttpResult {
  */
 export async function httpsRequest(
   url: string,
-  options: { method?: string; caPem: string; token?: string; body?: unknown; timeoutMs?: number },
+  options: {
+    method?: string;
+    caPem: string;
+    token?: string;
+    body?: unknown;
+    timeoutMs?: number;
+    /** The JWKS endpoint answers 406 to application/json: it wants application/jwk-set+json. */
+    accept?: string;
+  },
 ): Promise<HttpResult> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
@@ -22,7 +30,7 @@ export async function httpsRequest(
         method: options.method ?? 'GET',
         ca: options.caPem,
         headers: {
-          accept: 'application/json',
+          accept: options.accept ?? 'application/json',
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
           ...(payload ? { 'content-type': 'application/json' } : {}),
         },

@@ -40,7 +40,7 @@ export function createKubeClients(kubeConfig: KubeConfig): KubeClients {
 /** The HTTP status of a client-node ApiException, if any. */
 export function statusCodeOf(error: unknown): number | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error).code;
+    const code = error.code;
     if (typeof code === 'number') return code;
   }
   return undefined;

@@ -75,7 +75,10 @@ describe('local control plane', () => {
     expect(discovery.status).toBe(200);
     const config = JSON.parse(discovery.body) as { issuer: string; jwks_uri: string };
     expect(config.issuer).toBe(cp.issuer);
-    const jwksRes = await httpsRequest(`${cp.server}/openid/v1/jwks`, { caPem: cp.caPem });
+    const jwksRes = await httpsRequest(`${cp.server}/openid/v1/jwks`, {
+      caPem: cp.caPem,
+      accept: 'application/jwk-set+json',
+    });
     expect(jwksRes.status).toBe(200);
     const jwks = JSON.parse(jwksRes.body) as { keys: (JsonWebKey & { kid: string })[] };
     const jwk = jwks.keys.find((k) => k.kid === header.kid);

@@ -1,0 +1,184 @@
+/**
+ * The single source of truth for the PodIdentityBinding schema: `hack/gen-crds.ts` renders it into
+ * crds/ (CI fails when that file is stale) and validate.ts compiles the spec part with ajv, so the
+ * apiserver and the controller can never disagree about what a valid spec is.
+ */
+
+export type JsonSchema = { [keyword: string]: unknown };
+
+/** RAM: RoleName 1..64 of [A-Za-z0-9.-] (reference/alibaba-cloud-api.md). */
+export const ROLE_NAME_PATTERN = '^[A-Za-z0-9.-]{1,64}$';
+/** RAM policy names: letters, digits and hyphens, up to 128 characters. */
+export const POLICY_NAME_PATTERN = '^[A-Za-z0-9-]{1,128}$';
+/** A DNS-1123 subdomain, as Kubernetes requires of ServiceAccount names. */
+export const DNS_SUBDOMAIN_PATTERN =
+  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+export const MIN_SESSION_DURATION = 3600;
+export const MAX_SESSION_DURATION = 43200;
+export const MIN_TOKEN_EXPIRATION = 600;
+export const MAX_TOKEN_EXPIRATION = 43200;
+export const MAX_POLICIES = 20;
+
+const policySchema: JsonSchema = {
+  type: 'object',
+  description: 'A RAM policy to attach to the role.',
+  required: ['type', 'name'],
+  properties: {
+    type: {
+      type: 'string',
+      enum: ['System', 'Custom'],
+      description: 'System for Alibaba Cloud managed policies, Custom for policies of the account.',
+    },
+    name: {
+      type: 'string',
+      pattern: POLICY_NAME_PATTERN,
+      maxLength: 128,
+      description: 'Policy name, for example AliyunOSSReadOnlyAccess.',
+    },
+  },
+  additionalProperties: false,
+};
+
+const roleSchema: JsonSchema = {
+  type: 'object',
+  description: 'The RAM role pods of the ServiceAccount assume.',
+  properties: {
+    name: {
+      type: 'string',
+      pattern: ROLE_NAME_PATTERN,
+      maxLength: 64,
+      description:
+        'RAM role name (1-64 of A-Z a-z 0-9 . -). Default: derived from the namespace, the ServiceAccount and a hash of the cluster id. Cannot change after creation.',
+    },
+    description: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Role description shown in the RAM console.',
+    },
+    maxSessionDuration: {
+      type: 'integer',
+      minimum: MIN_SESSION_DURATION,
+      maximum: MAX_SESSION_DURATION,
+      description: 'Longest STS session, in seconds (3600-43200). Default 3600.',
+    },
+    policies: {
+      type: 'array',
+      maxItems: MAX_POLICIES,
+      description:
+        'Policies attached to the role; the cluster guardrails decide which are allowed.',
+      items: policySchema,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type', 'name'],
+    },
+    adopt: {
+      type: 'boolean',
+      description:
+        "Manage a RAM role that already exists and was not created by this operator. Only the binding's own trust statement and the policies it lists are ever changed; the role is never deleted. Needs role.name and a cluster that allows adoption.",
+    },
+  },
+  additionalProperties: false,
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.adopt) || !self.adopt || has(self.name)',
+      message: 'role.adopt needs role.name: name the existing RAM role to adopt',
+    },
+  ],
+};
+
+export const specSchema: JsonSchema = {
+  type: 'object',
+  description: 'Which ServiceAccount may assume which RAM role, and with which policies.',
+  required: ['serviceAccountName'],
+  properties: {
+    serviceAccountName: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN_PATTERN,
+      description:
+        'ServiceAccount in this namespace whose pods get the role. Immutable: create a new binding for another ServiceAccount.',
+      'x-kubernetes-validations': [
+        {
+          rule: 'self == oldSelf',
+          message:
+            'serviceAccountName is immutable: create a new PodIdentityBinding for another ServiceAccount',
+        },
+      ],
+    },
+    createServiceAccount: {
+      type: 'boolean',
+      description: 'Create the ServiceAccount if it does not exist (it is never deleted).',
+    },
+    role: roleSchema,
+    tokenExpirationSeconds: {
+      type: 'integer',
+      minimum: MIN_TOKEN_EXPIRATION,
+      maximum: MAX_TOKEN_EXPIRATION,
+      description:
+        'Lifetime of the projected OIDC token the webhook mounts (600-43200 s); written to the ServiceAccount annotation pod-identity.alibabacloud.com/service-account-token-expiration.',
+    },
+    deletionPolicy: {
+      type: 'string',
+      enum: ['Delete', 'Retain'],
+      default: 'Delete',
+      description:
+        'Delete: deleting the binding deletes a role the operator created (an adopted role only loses its statement and policies). Retain: the role is kept.',
+    },
+  },
+  additionalProperties: false,
+  'x-kubernetes-validations': [
+    {
+      rule: "(has(oldSelf.role) && has(oldSelf.role.name) ? oldSelf.role.name : '') == (has(self.role) && has(self.role.name) ? self.role.name : '')",
+      message:
+        'role.name cannot be added, changed or removed after creation: create a new PodIdentityBinding for another role',
+    },
+  ],
+};
+
+const conditionSchema: JsonSchema = {
+  type: 'object',
+  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+  properties: {
+    type: { type: 'string', maxLength: 316 },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+    lastTransitionTime: { type: 'string', format: 'date-time' },
+    reason: { type: 'string', maxLength: 1024 },
+    message: { type: 'string', maxLength: 32768 },
+  },
+};
+
+export const statusSchema: JsonSchema = {
+  type: 'object',
+  description: 'What the operator observed and did.',
+  properties: {
+    observedGeneration: { type: 'integer', format: 'int64' },
+    conditions: {
+      type: 'array',
+      items: conditionSchema,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
+    roleName: { type: 'string' },
+    roleArn: { type: 'string' },
+    oidcProviderArn: { type: 'string' },
+    roleOwnership: { type: 'string', enum: ['Created', 'Adopted'] },
+    attachedPolicies: { type: 'array', items: policySchema },
+  },
+};
+
+export const bindingSchema: JsonSchema = {
+  type: 'object',
+  description:
+    'PodIdentityBinding lets the pods of one ServiceAccount assume an Alibaba Cloud RAM role through RRSA.',
+  required: ['spec'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: specSchema,
+    status: statusSchema,
+  },
+};

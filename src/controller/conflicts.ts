@@ -1,0 +1,26 @@
+/** The fields conflict resolution looks at, from any binding in the cache. */
+export interface BindingClaim {
+  namespace: string;
+  name: string;
+  serviceAccountName: string;
+  creationTimestamp: string;
+}
+
+/**
+ * Two bindings for one ServiceAccount: the older keeps it (creation time, then name, so every
+ * replica and every pass agree), the newer reports a conflict. A binding being deleted keeps its
+ * claim until it is gone, so it can still clean up the annotation it wrote.
+ */
+export function serviceAccountHolder(
+  claims: readonly BindingClaim[],
+  namespace: string,
+  serviceAccountName: string,
+): BindingClaim | undefined {
+  return claims
+    .filter((c) => c.namespace === namespace && c.serviceAccountName === serviceAccountName)
+    .sort(
+      (a, b) =>
+        Date.parse(a.creationTimestamp) - Date.parse(b.creationTimestamp) ||
+        a.name.localeCompare(b.name),
+    )[0];
+}

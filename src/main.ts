@@ -1,0 +1,52 @@
+import { resolve } from 'node:path';
+import { runSandbox } from './sandbox/sandbox.ts';
+
+const USAGE = `usage: rrsa-operator <command> [flags]
+
+commands:
+  sandbox [--once]   start a local control plane with the operator's CRDs installed
+                     (--once: exit after setting up instead of waiting for Ctrl-C)
+  help               show this message
+`;
+
+/** The one binary: subcommands share the process wiring. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'sandbox': {
+      const unknown = rest.filter((a) => a !== '--once');
+      if (unknown.length > 0) return usageError(`unknown flag for sandbox: ${unknown.join(' ')}`);
+      await runSandbox({
+        once: rest.includes('--once'),
+        repoRoot: resolve(process.env.RRSA_REPO_ROOT ?? process.cwd()),
+        print: (line) => process.stdout.write(`${line}\n`),
+      });
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      return usageError(`unknown command: ${command}`);
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`rrsa-operator: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `rrsa-operator: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

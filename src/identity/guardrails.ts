@@ -1,0 +1,94 @@
+import type { PolicySpec } from '../api/types.ts';
+
+/** Cluster-wide limits on what a binding may ask for, checked before any cloud call. */
+export interface Guardrails {
+  /** `Type:Name` globs (`*` wildcard). Empty means every policy not denied. */
+  allowedPolicies: string[];
+  /** `Type:Name` globs; deny wins over allow. */
+  deniedPolicies: string[];
+  /** Globs an explicit spec.role.name must match. */
+  allowedRoleNames: string[];
+  /** Whether bindings may adopt roles the operator did not create. */
+  allowAdoption: boolean;
+}
+
+/**
+ * Admin-level policies are denied unless the cluster admin removes them from the list:
+ * AdministratorAccess, every `*FullAccess` system policy, and AliyunSTSAssumeRoleAccess (which
+ * would let a pod assume any other role of the account).
+ */
+export const DEFAULT_DENIED_POLICIES = [
+  'System:AdministratorAccess',
+  'System:*FullAccess',
+  'System:AliyunSTSAssumeRoleAccess',
+];
+
+export const DEFAULT_GUARDRAILS: Guardrails = {
+  allowedPolicies: [],
+  deniedPolicies: DEFAULT_DENIED_POLICIES,
+  allowedRoleNames: ['*'],
+  allowAdoption: false,
+};
+
+export function globMatches(pattern: string, value: string): boolean {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`, 'i').test(value);
+}
+
+export interface GuardrailViolation {
+  field: string;
+  message: string;
+}
+
+export function checkPolicies(
+  policies: readonly PolicySpec[],
+  guardrails: Guardrails,
+): GuardrailViolation[] {
+  const violations: GuardrailViolation[] = [];
+  for (const [index, policy] of policies.entries()) {
+    const key = `${policy.type}:${policy.name}`;
+    const denied = guardrails.deniedPolicies.find((p) => globMatches(p, key));
+    const allowed =
+      guardrails.allowedPolicies.length === 0 ||
+      guardrails.allowedPolicies.some((p) => globMatches(p, key));
+    if (denied)
+      violations.push({
+        field: `spec.role.policies[${index}]`,
+        message: `policy ${key} is denied by the cluster guardrail "${denied}": use a narrower policy or ask the cluster admin`,
+      });
+    else if (!allowed)
+      violations.push({
+        field: `spec.role.policies[${index}]`,
+        message: `policy ${key} is not in the cluster's allowed policies (${guardrails.allowedPolicies.join(', ')})`,
+      });
+  }
+  return violations;
+}
+
+export function checkRoleName(
+  name: string | undefined,
+  guardrails: Guardrails,
+): GuardrailViolation[] {
+  if (name === undefined || guardrails.allowedRoleNames.some((p) => globMatches(p, name)))
+    return [];
+  return [
+    {
+      field: 'spec.role.name',
+      message: `role name ${name} does not match the cluster's allowed role names (${guardrails.allowedRoleNames.join(', ')})`,
+    },
+  ];
+}
+
+export function checkAdoption(
+  adopt: boolean | undefined,
+  guardrails: Guardrails,
+): GuardrailViolation[] {
+  if (!adopt || guardrails.allowAdoption) return [];
+  return [
+    {
+      field: 'spec.role.adopt',
+      message:
+        'this cluster does not allow adopting existing RAM roles: remove spec.role.adopt and use a new role name, or ask the cluster admin to enable adoption',
+    },
+  ];
+}

@@ -1,0 +1,166 @@
+import type { RoleOwnershipMode } from '../api/types.ts';
+import type { CreateRoleInput, PolicyRef, RamRole, UpdateRoleInput } from '../cloud/ports.ts';
+import {
+  MalformedTrustPolicyError,
+  mergeBindingStatement,
+  ownedTrustDocument,
+  parseTrustDocument,
+  sameJson,
+  serializeTrustDocument,
+} from '../identity/trust-policy.ts';
+import type { DesiredState } from './desired.ts';
+import { classifyRoleOwnership, ownershipTags, type BindingIdentity } from './ownership.ts';
+import { planPolicies, policyKey } from './policies.ts';
+
+export interface ObservedRole {
+  role: RamRole | undefined;
+  tags: Record<string, string>;
+  attached: PolicyRef[];
+}
+
+export type RoleDecision =
+  | { kind: 'blocked'; reason: string; message: string }
+  | {
+      kind: 'act';
+      ownership: RoleOwnershipMode;
+      create: CreateRoleInput | undefined;
+      update: UpdateRoleInput | undefined;
+      attach: PolicyRef[];
+      detach: PolicyRef[];
+      /** The policies this binding is responsible for once the actions are done. */
+      attachedAfter: PolicyRef[];
+    };
+
+/**
+ * Decides what to do to the RAM role, from the desired state and what RAM reports. Pure: the
+ * reconciler gathers the inputs and carries out the answer. A role that is not provably ours is
+ * only touched when the binding adopted it, and then only through its own trust statement and
+ * the policies it attached.
+ */
+export function decideRole(input: {
+  desired: DesiredState;
+  observed: ObservedRole;
+  binding: BindingIdentity;
+  previouslyAttached: readonly PolicyRef[];
+}): RoleDecision {
+  const { desired, observed, binding } = input;
+  if (!observed.role) {
+    const trustPolicy = serializeTrustDocument(ownedTrustDocument(desired.target));
+    if (desired.adopt)
+      return blocked(
+        'RoleNotFound',
+        `role ${desired.roleName} does not exist, so it cannot be adopted: create it first, or remove spec.role.adopt to let the operator create it`,
+      );
+    return {
+      kind: 'act',
+      ownership: 'Created',
+      create: {
+        name: desired.roleName,
+        trustPolicy,
+        description: desired.description,
+        maxSessionDuration: desired.maxSessionDuration,
+        tags: ownershipTags(binding),
+      },
+      update: undefined,
+      attach: desired.policies,
+      detach: [],
+      attachedAfter: desired.policies,
+    };
+  }
+  const ownership = classifyRoleOwnership(observed.tags, binding);
+  if (ownership.kind === 'other-binding')
+    return blocked(
+      'RoleOwnedByAnotherBinding',
+      `role ${desired.roleName} is managed by ${ownership.owner}: choose another spec.role.name`,
+    );
+  if (ownership.kind === 'unmanaged' && !desired.adopt)
+    return blocked(
+      'RoleAlreadyExists',
+      `role ${desired.roleName} already exists and was not created by this operator; it was left untouched: set spec.role.adopt to manage it (if the cluster allows adoption) or choose another spec.role.name`,
+    );
+  return decideExisting(input, observed.role, ownership.kind === 'ours' ? 'Created' : 'Adopted');
+}
+
+function decideExisting(
+  input: Parameters<typeof decideRole>[0],
+  role: RamRole,
+  ownership: RoleOwnershipMode,
+): RoleDecision {
+  const { desired, observed } = input;
+  const trust = desiredTrustPolicy(role.trustPolicy, desired, ownership);
+  if (trust.kind === 'malformed')
+    return blocked(
+      'MalformedTrustPolicy',
+      `the trust policy of adopted role ${role.name} is not valid JSON (${trust.message}); it was left untouched: fix it in the RAM console`,
+    );
+  const update: UpdateRoleInput = {};
+  if (trust.document !== undefined) update.trustPolicy = trust.document;
+  if (desired.description !== undefined && desired.description !== role.description)
+    update.description = desired.description;
+  if (
+    desired.maxSessionDuration !== undefined &&
+    desired.maxSessionDuration !== role.maxSessionDuration
+  )
+    update.maxSessionDuration = desired.maxSessionDuration;
+  const owned = ownership === 'Created';
+  // On an adopted role, a policy counts as ours only if we attached it (it was not there before).
+  const attachedByBinding = owned ? observed.attached : input.previouslyAttached;
+  const plan = planPolicies({
+    desired: desired.policies,
+    attached: observed.attached,
+    roleIsOwned: owned,
+    attachedByBinding,
+  });
+  const preexisting = new Set(observed.attached.map(policyKey));
+  const attachedAfter = owned
+    ? desired.policies
+    : desired.policies.filter(
+        (p) =>
+          !preexisting.has(policyKey(p)) ||
+          input.previouslyAttached.some((q) => policyKey(q) === policyKey(p)),
+      );
+  return {
+    kind: 'act',
+    ownership,
+    create: undefined,
+    update: Object.keys(update).length > 0 ? update : undefined,
+    attach: plan.attach,
+    detach: plan.detach,
+    attachedAfter,
+  };
+}
+
+type TrustChange =
+  { kind: 'ok'; document: string | undefined } | { kind: 'malformed'; message: string };
+
+function desiredTrustPolicy(
+  current: string,
+  desired: DesiredState,
+  ownership: RoleOwnershipMode,
+): TrustChange {
+  if (ownership === 'Created') {
+    const wanted = ownedTrustDocument(desired.target);
+    let same = false;
+    try {
+      same = sameJson(parseTrustDocument(current), wanted);
+    } catch (error) {
+      if (!(error instanceof MalformedTrustPolicyError)) throw error;
+    }
+    return { kind: 'ok', document: same ? undefined : serializeTrustDocument(wanted) };
+  }
+  try {
+    const merged = mergeBindingStatement(parseTrustDocument(current), desired.target);
+    return {
+      kind: 'ok',
+      document: merged.changed ? serializeTrustDocument(merged.document) : undefined,
+    };
+  } catch (error) {
+    if (error instanceof MalformedTrustPolicyError)
+      return { kind: 'malformed', message: error.message };
+    throw error;
+  }
+}
+
+function blocked(reason: string, message: string): RoleDecision {
+  return { kind: 'blocked', reason, message };
+}

@@ -1,0 +1,275 @@
+import {
+  ConditionType,
+  FINALIZER,
+  type PodIdentityBinding,
+  type PolicySpec,
+} from '../api/types.ts';
+import { formatProblems, validateSpec } from '../api/validate.ts';
+import { CloudError } from '../cloud/errors.ts';
+import type { PolicyRef } from '../cloud/ports.ts';
+import { sameJson } from '../identity/trust-policy.ts';
+import type { InvolvedObject } from '../kube/events.ts';
+import { serviceAccountHolder } from './conflicts.ts';
+import { decideRole, type ObservedRole } from './decide.ts';
+import { desiredState, guardrailViolations, type DesiredState } from './desired.ts';
+import { finalizeBinding } from './finalize.ts';
+import { policyKey } from './policies.ts';
+import { annotationChanges } from './service-account.ts';
+import { computeStatus, type Detail, type Outcome } from './status.ts';
+import type { ReconcileResult, ReconcilerDeps } from './types.ts';
+
+/** The error the runtime retries with backoff (honouring a cloud retry-after). */
+export class RetryableError extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number, cause?: unknown) {
+    super(message, { cause });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export function involvedObject(binding: PodIdentityBinding): InvolvedObject {
+  return {
+    apiVersion: binding.apiVersion,
+    kind: binding.kind,
+    namespace: binding.metadata.namespace,
+    name: binding.metadata.name,
+    uid: binding.metadata.uid,
+  };
+}
+
+/**
+ * One level-triggered pass over a binding: read it, its ServiceAccount and the RAM role; decide;
+ * act; write status once if it changed. Safe to run any number of times; a pass over a world that
+ * already matches makes no RAM write and no Kubernetes write.
+ */
+export class BindingReconciler {
+  readonly #deps: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const binding = await this.#deps.bindings.get(namespace, name);
+    if (!binding) return {};
+    if (binding.metadata.deletionTimestamp) return finalizeBinding(this.#deps, binding);
+    if (!(binding.metadata.finalizers ?? []).includes(FINALIZER))
+      await this.#deps.bindings.addFinalizer(binding);
+    const outcome = await this.#evaluate(binding);
+    await this.#writeStatus(binding, outcome);
+    if (outcome.reconciling && !outcome.stalled)
+      throw new RetryableError(outcome.message, this.#retryAfter);
+    return { requeueAfterMs: this.#deps.resyncMs };
+  }
+
+  #retryAfter: number | undefined;
+
+  async #evaluate(binding: PodIdentityBinding): Promise<Outcome> {
+    this.#retryAfter = undefined;
+    const validation = validateSpec(binding.spec);
+    if (!validation.valid)
+      return stalled('InvalidSpec', `invalid spec: ${formatProblems(validation.problems)}`);
+    const violations = guardrailViolations(binding, this.#deps.guardrails);
+    if (violations.length > 0) return stalled('GuardrailViolation', formatProblems(violations));
+    const holder = serviceAccountHolder(
+      this.#deps.bindings.listInNamespace(binding.metadata.namespace).map((b) => ({
+        namespace: b.metadata.namespace,
+        name: b.metadata.name,
+        serviceAccountName: b.spec.serviceAccountName,
+        creationTimestamp: b.metadata.creationTimestamp ?? '',
+      })),
+      binding.metadata.namespace,
+      binding.spec.serviceAccountName,
+    );
+    if (holder && holder.name !== binding.metadata.name)
+      return stalled(
+        'ServiceAccountConflict',
+        `ServiceAccount ${binding.spec.serviceAccountName} is already bound by the older PodIdentityBinding ${holder.name}: delete one of them or point this one at another ServiceAccount`,
+      );
+    const desired = desiredState(binding, this.#deps.cluster);
+    try {
+      return await this.#converge(binding, desired);
+    } catch (error) {
+      if (error instanceof CloudError) return this.#cloudFailure(error, desired);
+      throw error;
+    }
+  }
+
+  async #converge(binding: PodIdentityBinding, desired: DesiredState): Promise<Outcome> {
+    const observed = await this.#observe(desired.roleName);
+    const decision = decideRole({
+      desired,
+      observed,
+      binding: {
+        clusterId: this.#deps.cluster.clusterId,
+        namespace: binding.metadata.namespace,
+        name: binding.metadata.name,
+      },
+      previouslyAttached: binding.status?.attachedPolicies ?? [],
+    });
+    const role = { name: desired.roleName, arn: desired.roleArn };
+    if (decision.kind === 'blocked')
+      return { ...stalled(decision.reason, decision.message), role: undefined };
+    await this.#applyRole(binding, desired, decision);
+    const serviceAccount = await this.#wireServiceAccount(binding, desired);
+    const ready = serviceAccount.status === 'True';
+    return {
+      ready,
+      reason: ready ? 'Bound' : serviceAccount.reason,
+      message: ready
+        ? `pods of ServiceAccount ${binding.spec.serviceAccountName} can assume ${desired.roleArn}`
+        : serviceAccount.message,
+      stalled: false,
+      reconciling: false,
+      details: {
+        RoleReady: ok(
+          decision.ownership === 'Created' ? 'RoleManaged' : 'RoleAdopted',
+          desired.roleArn,
+        ),
+        TrustPolicyReady: ok(
+          'StatementPresent',
+          `system:serviceaccount:${binding.metadata.namespace}:${binding.spec.serviceAccountName} may assume the role via ${desired.target.providerArn}`,
+        ),
+        PoliciesReady: ok('PoliciesAttached', describePolicies(decision.attachedAfter)),
+        ServiceAccountReady: serviceAccount,
+      },
+      role: { ...role, ownership: decision.ownership },
+      oidcProviderArn: this.#deps.cluster.oidcProviderArn,
+      attachedPolicies: decision.attachedAfter,
+    };
+  }
+
+  async #observe(roleName: string): Promise<ObservedRole> {
+    const { ram } = this.#deps;
+    const role = await ram.getRole(roleName);
+    if (!role) return { role: undefined, tags: {}, attached: [] };
+    const [tags, attached] = await Promise.all([
+      ram.listRoleTags(roleName),
+      ram.listPoliciesForRole(roleName),
+    ]);
+    return { role, tags, attached };
+  }
+
+  async #applyRole(
+    binding: PodIdentityBinding,
+    desired: DesiredState,
+    decision: Extract<ReturnType<typeof decideRole>, { kind: 'act' }>,
+  ): Promise<void> {
+    const { ram } = this.#deps;
+    if (decision.create) {
+      await ram.createRole(decision.create);
+      this.#event(binding, 'Normal', 'RoleCreated', `created RAM role ${desired.roleArn}`);
+    }
+    if (decision.update) {
+      await ram.updateRole(desired.roleName, decision.update);
+      const fields = Object.keys(decision.update).join(', ');
+      this.#event(binding, 'Normal', 'RoleUpdated', `updated ${fields} of ${desired.roleName}`);
+    }
+    for (const policy of decision.attach) {
+      await ram.attachPolicy(desired.roleName, policy);
+      this.#event(binding, 'Normal', 'PolicyAttached', `attached ${policyKey(policy)}`);
+    }
+    for (const policy of decision.detach) {
+      await ram.detachPolicy(desired.roleName, policy);
+      this.#event(binding, 'Normal', 'PolicyDetached', `detached ${policyKey(policy)}`);
+    }
+  }
+
+  async #wireServiceAccount(binding: PodIdentityBinding, desired: DesiredState): Promise<Detail> {
+    const { serviceAccounts } = this.#deps;
+    const namespace = binding.metadata.namespace;
+    const name = binding.spec.serviceAccountName;
+    const wiring = {
+      roleName: desired.roleName,
+      bindingName: binding.metadata.name,
+      tokenExpirationSeconds: desired.tokenExpirationSeconds,
+    };
+    const current = await serviceAccounts.get(namespace, name);
+    if (!current) {
+      if (!binding.spec.createServiceAccount)
+        return {
+          status: 'False',
+          reason: 'ServiceAccountNotFound',
+          message: `ServiceAccount ${namespace}/${name} does not exist: create it, or set spec.createServiceAccount: true`,
+        };
+      const annotations = annotationChanges({}, wiring) as Record<string, string>;
+      await serviceAccounts.create(namespace, name, annotations);
+      this.#event(binding, 'Normal', 'ServiceAccountCreated', `created ServiceAccount ${name}`);
+    } else {
+      const changes = annotationChanges(current.annotations, wiring);
+      if (Object.keys(changes).length > 0) {
+        await serviceAccounts.patchAnnotations(namespace, name, changes);
+        this.#event(
+          binding,
+          'Normal',
+          'ServiceAccountAnnotated',
+          `annotated ServiceAccount ${name} with role ${desired.roleName}`,
+        );
+      }
+    }
+    return ok('Annotated', `ServiceAccount ${name} names role ${desired.roleName}`);
+  }
+
+  #cloudFailure(error: CloudError, desired: DesiredState): Outcome {
+    const described = `${error.action}: ${error.describe()}`;
+    switch (error.kind) {
+      case 'Throttled':
+      case 'Transient':
+      case 'NotFound':
+      case 'Conflict':
+        this.#retryAfter = error.retryAfterMs;
+        return {
+          ...base('CloudRetrying', `retrying after a transient Alibaba Cloud error: ${described}`),
+          reconciling: true,
+          role: undefined,
+        };
+      case 'Denied':
+        return {
+          ...base(
+            'CloudPermissionDenied',
+            `the operator's own RAM identity may not do this: ${described}; grant it the permission (see README, "The operator's own RAM role")`,
+          ),
+          reconciling: true,
+        };
+      default:
+        return stalled(
+          'CloudRequestRejected',
+          `Alibaba Cloud rejected a request for role ${desired.roleName}: ${described}`,
+        );
+    }
+  }
+
+  async #writeStatus(binding: PodIdentityBinding, outcome: Outcome): Promise<void> {
+    const status = computeStatus(binding, outcome, this.#deps.now());
+    if (binding.status && sameJson(binding.status, status)) return;
+    const before = binding.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+    if (before?.reason !== outcome.reason)
+      this.#event(binding, outcome.ready ? 'Normal' : 'Warning', outcome.reason, outcome.message);
+    await this.#deps.bindings.patchStatus(binding, status);
+  }
+
+  #event(
+    binding: PodIdentityBinding,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): void {
+    this.#deps.events.record(involvedObject(binding), type, reason, message);
+  }
+}
+
+function ok(reason: string, message: string): Detail {
+  return { status: 'True', reason, message };
+}
+
+function base(reason: string, message: string): Outcome {
+  return { ready: false, reason, message, stalled: false, reconciling: false, details: {} };
+}
+
+function stalled(reason: string, message: string): Outcome {
+  return { ...base(reason, message), stalled: true };
+}
+
+function describePolicies(policies: readonly (PolicySpec | PolicyRef)[]): string {
+  return policies.length === 0 ? 'no policies requested' : policies.map(policyKey).join(', ');
+}

@@ -1,0 +1,97 @@
+import { mergeConditions, type ConditionInput } from '../api/conditions.ts';
+import {
+  ConditionType,
+  type ConditionStatus,
+  type PodIdentityBinding,
+  type PodIdentityBindingStatus,
+  type PolicySpec,
+  type RoleOwnershipMode,
+} from '../api/types.ts';
+
+export type DetailType =
+  | typeof ConditionType.RoleReady
+  | typeof ConditionType.TrustPolicyReady
+  | typeof ConditionType.PoliciesReady
+  | typeof ConditionType.ServiceAccountReady;
+
+const DETAIL_TYPES: DetailType[] = [
+  ConditionType.RoleReady,
+  ConditionType.TrustPolicyReady,
+  ConditionType.PoliciesReady,
+  ConditionType.ServiceAccountReady,
+];
+
+export interface Detail {
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/**
+ * How a reconcile ended. `stalled`: only a spec (or cluster config) change can help, so kstatus
+ * says Failed instead of waiting for a timeout. `reconciling`: work is in flight or being retried.
+ */
+export interface Outcome {
+  ready: boolean;
+  reason: string;
+  message: string;
+  stalled: boolean;
+  reconciling: boolean;
+  details: Partial<Record<DetailType, Detail>>;
+  role?: { name: string; arn: string; ownership?: RoleOwnershipMode | undefined } | undefined;
+  oidcProviderArn?: string | undefined;
+  attachedPolicies?: PolicySpec[] | undefined;
+}
+
+export function computeStatus(
+  binding: PodIdentityBinding,
+  outcome: Outcome,
+  now: Date,
+): PodIdentityBindingStatus {
+  const generation = binding.metadata.generation;
+  const inputs: ConditionInput[] = [
+    {
+      type: ConditionType.Ready,
+      status: outcome.ready ? 'True' : 'False',
+      reason: outcome.reason,
+      message: outcome.message,
+    },
+    flag(ConditionType.Reconciling, outcome.reconciling, outcome),
+    flag(ConditionType.Stalled, outcome.stalled, outcome),
+    ...DETAIL_TYPES.map((type) => ({
+      type,
+      ...(outcome.details[type] ?? {
+        status: 'Unknown' as const,
+        reason: 'NotEvaluated',
+        message: `not evaluated: ${outcome.reason}`,
+      }),
+    })),
+  ];
+  const previous = binding.status;
+  const status: PodIdentityBindingStatus = {
+    observedGeneration: generation,
+    conditions: mergeConditions(previous?.conditions, inputs, generation, now),
+  };
+  const role = outcome.role ?? keptRole(previous);
+  if (role) {
+    status.roleName = role.name;
+    status.roleArn = role.arn;
+    if (role.ownership) status.roleOwnership = role.ownership;
+  }
+  const provider = outcome.oidcProviderArn ?? previous?.oidcProviderArn;
+  if (provider) status.oidcProviderArn = provider;
+  const attached = outcome.attachedPolicies ?? previous?.attachedPolicies;
+  if (attached) status.attachedPolicies = attached;
+  return status;
+}
+
+function keptRole(previous: PodIdentityBindingStatus | undefined): Outcome['role'] {
+  if (!previous?.roleName || !previous.roleArn) return undefined;
+  return { name: previous.roleName, arn: previous.roleArn, ownership: previous.roleOwnership };
+}
+
+function flag(type: string, on: boolean, outcome: Outcome): ConditionInput {
+  return on
+    ? { type, status: 'True', reason: outcome.reason, message: outcome.message }
+    : { type, status: 'False', reason: type === 'Stalled' ? 'NotStalled' : 'Settled', message: '' };
+}

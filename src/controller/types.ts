@@ -1,0 +1,55 @@
+import type { PodIdentityBinding, PodIdentityBindingStatus } from '../api/types.ts';
+import type { RamPort } from '../cloud/ports.ts';
+import type { Guardrails } from '../identity/guardrails.ts';
+import type { EventSink } from '../kube/events.ts';
+
+/** Who this cluster is, to RAM: fixed at start-up (src/config discovers what is not given). */
+export interface ClusterIdentity {
+  clusterId: string;
+  accountId: string;
+  oidcProviderArn: string;
+  issuerUrl: string;
+  roleNamePrefix: string;
+}
+
+export interface ServiceAccountState {
+  annotations: Record<string, string>;
+}
+
+/** The Kubernetes side, as the reconciler needs it (src/kube implements it). */
+export interface BindingStore {
+  /** The latest binding (informer cache first), or undefined when gone. */
+  get(namespace: string, name: string): Promise<PodIdentityBinding | undefined>;
+  /** Every binding in a namespace (for ServiceAccount conflict resolution). */
+  listInNamespace(namespace: string): readonly PodIdentityBinding[];
+  patchStatus(binding: PodIdentityBinding, status: PodIdentityBindingStatus): Promise<void>;
+  addFinalizer(binding: PodIdentityBinding): Promise<void>;
+  removeFinalizer(binding: PodIdentityBinding): Promise<void>;
+}
+
+export interface ServiceAccountStore {
+  get(namespace: string, name: string): Promise<ServiceAccountState | undefined>;
+  /** Sets (string) or removes (null) annotations, preserving everything else. */
+  patchAnnotations(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+  ): Promise<void>;
+  create(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+}
+
+export interface ReconcilerDeps {
+  cluster: ClusterIdentity;
+  guardrails: Guardrails;
+  ram: RamPort;
+  bindings: BindingStore;
+  serviceAccounts: ServiceAccountStore;
+  events: EventSink;
+  now: () => Date;
+  /** Resync period: a converged binding is looked at again after this long (drift repair). */
+  resyncMs: number;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}

@@ -1,0 +1,189 @@
+/**
+ * Every setting of the manager, declared once: its flag, its environment variable, its type,
+ * default and help text. load.ts parses flags, env and an optional YAML file against this table
+ * and validates the result with ajv; `--help` is rendered from it, so help never drifts.
+ */
+export type OptionType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'duration';
+
+export interface OptionSpec {
+  /** camelCase key in the config object and the YAML file. */
+  key: string;
+  type: OptionType;
+  help: string;
+  default?: string | number | boolean | string[];
+  /** JSON Schema keywords for the parsed value (enum, minimum, pattern...). */
+  schema?: Record<string, unknown>;
+  /** Extra environment variable names read after RRSA_<KEY> (for example the SDK's own). */
+  envAliases?: string[];
+  required?: boolean;
+}
+
+export const OPTIONS: OptionSpec[] = [
+  {
+    key: 'clusterId',
+    type: 'string',
+    required: true,
+    help: 'ACK cluster id (names the OIDC provider ack-rrsa-<id> and tags roles)',
+    schema: { pattern: '^[A-Za-z0-9-]{1,64}$' },
+  },
+  {
+    key: 'region',
+    type: 'string',
+    default: 'cn-hangzhou',
+    help: 'Alibaba Cloud region of the cluster',
+    envAliases: ['ALIBABA_CLOUD_REGION_ID'],
+    schema: { pattern: '^[a-z0-9-]+$' },
+  },
+  {
+    key: 'accountId',
+    type: 'string',
+    help: 'Alibaba Cloud account id (default: discovered with STS GetCallerIdentity)',
+    schema: { pattern: '^[0-9]{1,32}$' },
+  },
+  {
+    key: 'oidcProviderArn',
+    type: 'string',
+    help: 'OIDC provider ARN (default: IMS GetOIDCProvider of ack-rrsa-<clusterId>)',
+    schema: { pattern: '^acs:ram::[0-9]+:oidc-provider/.+$' },
+  },
+  {
+    key: 'issuerUrl',
+    type: 'string',
+    help: "the cluster's OIDC issuer URL (default: the provider's IssuerUrl)",
+    schema: { pattern: '^https://' },
+  },
+  {
+    key: 'roleNamePrefix',
+    type: 'string',
+    default: 'rrsa-',
+    help: 'prefix of derived role names',
+    schema: { pattern: '^[A-Za-z0-9.-]{0,20}$' },
+  },
+  { key: 'ramEndpoint', type: 'string', help: 'RAM endpoint override (host[:port])' },
+  { key: 'stsEndpoint', type: 'string', help: 'STS endpoint override (host[:port])' },
+  { key: 'imsEndpoint', type: 'string', help: 'IMS endpoint override (host[:port])' },
+  {
+    key: 'endpointProtocol',
+    type: 'string',
+    default: 'https',
+    help: 'protocol for the cloud endpoints',
+    schema: { enum: ['https', 'http'] },
+  },
+  {
+    key: 'vpcEndpoints',
+    type: 'boolean',
+    default: false,
+    help: 'use VPC endpoints for STS (in-region traffic)',
+  },
+  {
+    key: 'resync',
+    type: 'duration',
+    default: '10m',
+    help: 'how often a converged binding is checked again for drift',
+    schema: { minimum: 10, maximum: 86400 },
+  },
+  {
+    key: 'ramQps',
+    type: 'number',
+    default: 10,
+    help: 'RAM calls per second, across all bindings',
+    schema: { exclusiveMinimum: 0, maximum: 1000 },
+  },
+  {
+    key: 'ramBurst',
+    type: 'integer',
+    default: 20,
+    help: 'RAM call burst',
+    schema: { minimum: 1, maximum: 10000 },
+  },
+  {
+    key: 'concurrency',
+    type: 'integer',
+    default: 4,
+    help: 'bindings reconciled in parallel',
+    schema: { minimum: 1, maximum: 64 },
+  },
+  {
+    key: 'allowedPolicies',
+    type: 'list',
+    default: [],
+    help: 'Type:Name globs a binding may attach (empty: all not denied)',
+  },
+  {
+    key: 'deniedPolicies',
+    type: 'list',
+    default: [
+      'System:AdministratorAccess',
+      'System:*FullAccess',
+      'System:AliyunSTSAssumeRoleAccess',
+    ],
+    help: 'Type:Name globs no binding may attach (deny wins)',
+  },
+  {
+    key: 'allowedRoleNames',
+    type: 'list',
+    default: ['*'],
+    help: 'globs an explicit spec.role.name must match',
+  },
+  {
+    key: 'allowAdoption',
+    type: 'boolean',
+    default: false,
+    help: 'let bindings adopt pre-existing roles (spec.role.adopt)',
+  },
+  {
+    key: 'namespace',
+    type: 'string',
+    default: 'rrsa-system',
+    help: "the operator's namespace (Lease, webhook Secret)",
+    envAliases: ['POD_NAMESPACE'],
+  },
+  {
+    key: 'leaderElect',
+    type: 'boolean',
+    default: true,
+    help: 'run the controller on the Lease holder only',
+  },
+  {
+    key: 'leaseDuration',
+    type: 'duration',
+    default: '15s',
+    help: 'leader Lease duration',
+    schema: { minimum: 2, maximum: 300 },
+  },
+  {
+    key: 'metricsPort',
+    type: 'integer',
+    default: 8080,
+    help: 'Prometheus /metrics port',
+    schema: { minimum: 0, maximum: 65535 },
+  },
+  {
+    key: 'healthPort',
+    type: 'integer',
+    default: 8081,
+    help: '/healthz and /readyz port',
+    schema: { minimum: 0, maximum: 65535 },
+  },
+  {
+    key: 'kubeconfig',
+    type: 'string',
+    help: 'kubeconfig path (default: in-cluster, then $KUBECONFIG)',
+    envAliases: ['KUBECONFIG'],
+  },
+  {
+    key: 'logLevel',
+    type: 'string',
+    default: 'info',
+    help: 'log level',
+    schema: { enum: ['error', 'warn', 'info', 'debug'] },
+  },
+];
+
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function envName(key: string): string {
+  return `RRSA_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}

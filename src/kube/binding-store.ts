@@ -1,0 +1,86 @@
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  FINALIZER,
+  GROUP,
+  PLURAL,
+  VERSION,
+  type PodIdentityBinding,
+  type PodIdentityBindingStatus,
+} from '../api/types.ts';
+import type { BindingStore } from '../controller/types.ts';
+import { BindingClient } from './bindings.ts';
+import { isNotFound } from './client.ts';
+import type { ObjectStore } from './informer.ts';
+
+const STATUS_FIELDS: (keyof PodIdentityBindingStatus)[] = [
+  'observedGeneration',
+  'conditions',
+  'roleName',
+  'roleArn',
+  'oidcProviderArn',
+  'roleOwnership',
+  'attachedPolicies',
+];
+
+/** The controller's view of PodIdentityBindings: the informer cache, a GET on a miss, writes. */
+export class KubeBindingStore implements BindingStore {
+  readonly #custom: CustomObjectsApi;
+  readonly #cache: ObjectStore<PodIdentityBinding>;
+  readonly #client: BindingClient;
+
+  constructor(custom: CustomObjectsApi, cache: ObjectStore<PodIdentityBinding>) {
+    this.#custom = custom;
+    this.#cache = cache;
+    this.#client = new BindingClient(custom);
+  }
+
+  async get(namespace: string, name: string): Promise<PodIdentityBinding | undefined> {
+    const cached = this.#cache.get(name, namespace);
+    if (cached) return cached;
+    try {
+      return (await this.#custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      })) as PodIdentityBinding;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  listInNamespace(namespace: string): readonly PodIdentityBinding[] {
+    return this.#cache.list(namespace);
+  }
+
+  /** A merge patch of the whole status; fields that are no longer set are removed (null). */
+  async patchStatus(binding: PodIdentityBinding, status: PodIdentityBindingStatus): Promise<void> {
+    const body: Record<string, unknown> = {};
+    for (const field of STATUS_FIELDS) body[field] = status[field] ?? null;
+    await this.#client.patchStatus(binding.metadata.namespace, binding.metadata.name, body);
+  }
+
+  async addFinalizer(binding: PodIdentityBinding): Promise<void> {
+    await this.#client.addFinalizer(ref(binding), FINALIZER);
+  }
+
+  async removeFinalizer(binding: PodIdentityBinding): Promise<void> {
+    await this.#client.removeFinalizer(ref(binding), FINALIZER);
+  }
+}
+
+function ref(binding: PodIdentityBinding): {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  finalizers: string[];
+} {
+  return {
+    namespace: binding.metadata.namespace,
+    name: binding.metadata.name,
+    resourceVersion: binding.metadata.resourceVersion ?? '',
+    finalizers: binding.metadata.finalizers ?? [],
+  };
+}

@@ -19,10 +19,12 @@ describe('local control plane', () => {
       'jsonpath={.status.conditions[?(@.type=="Established")].status}',
     ]);
     expect(stdout).toBe('True');
+    const ns = await createNamespace(cp, 'crd');
     const list = await kubectl(cp.kubeconfigPath, [
       'get',
       'podidentitybindings',
-      '-A',
+      '-n',
+      ns,
       '-o',
       'json',
     ]);

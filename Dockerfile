@@ -1,0 +1,28 @@
+# rrsa-operator: one image, one binary (`manager`, `doctor`, ...). Node.js 24 LTS.
+# syntax=docker/dockerfile:1
+
+FROM node:24.21.0-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+# --ignore-scripts: the image already has Node 24, so the `node` devDependency's binary download
+# (which the npm scripts use on Node 20 machines) is not needed here.
+RUN npm install --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24.21.0-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY crds ./crds
+# Non-root, numeric (runAsNonRoot can verify it); nothing is written outside /tmp, so the root
+# filesystem can be read-only.
+USER 65532:65532
+# Node is PID 1: the manager installs its own SIGTERM/SIGINT handlers (graceful shutdown), so no
+# init shim is needed; exec form keeps signals going to node.
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["manager"]

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DOCTOR_USAGE, runDoctor } from './doctor/command.ts';
 import { runSandbox } from './sandbox/sandbox.ts';
 
 const USAGE = `usage: rrsa-operator <command> [flags]
@@ -6,6 +7,7 @@ const USAGE = `usage: rrsa-operator <command> [flags]
 commands:
   sandbox [--once]   start a local control plane with the operator's CRDs installed
                      (--once: exit after setting up instead of waiting for Ctrl-C)
+  doctor ...         explain why a pod has or lacks RRSA credentials (doctor --help)
   help               show this message
 `;
 
@@ -23,6 +25,12 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'doctor':
+      if (rest.includes('--help')) {
+        process.stdout.write(`${DOCTOR_USAGE}\n`);
+        return 0;
+      }
+      return runDoctor(rest, (text) => process.stdout.write(`${text}\n`));
     case undefined:
     case 'help':
     case '--help':

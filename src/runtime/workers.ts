@@ -1,0 +1,63 @@
+import { CloudError } from '../cloud/errors.ts';
+import type { WorkQueue } from './workqueue.ts';
+
+export interface ReconcileOutcome {
+  requeueAfterMs?: number;
+}
+
+export interface WorkerHooks {
+  onResult?: (
+    key: string,
+    result: 'success' | 'error',
+    durationMs: number,
+    error?: unknown,
+  ) => void;
+}
+
+/** The retry-after an error asks for: a throttled cloud call's, or a RetryableError's. */
+export function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof CloudError) return error.retryAfterMs;
+  if (error !== null && typeof error === 'object' && 'retryAfterMs' in error) {
+    const value = (error).retryAfterMs;
+    return typeof value === 'number' ? value : undefined;
+  }
+  return undefined;
+}
+
+/** Adds up to ±10% so thousands of bindings created together do not resync in lockstep. */
+export function jitter(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms * (0.9 + 0.2 * random()));
+}
+
+/**
+ * Runs `concurrency` workers until the queue shuts down. Success forgets the key's backoff and
+ * schedules its resync; failure re-queues it with exponential backoff, never sooner than the
+ * cloud's retry-after.
+ */
+export async function runWorkers(
+  queue: WorkQueue,
+  concurrency: number,
+  reconcile: (key: string) => Promise<ReconcileOutcome>,
+  hooks: WorkerHooks = {},
+): Promise<void> {
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      try {
+        const outcome = await reconcile(key);
+        queue.forget(key);
+        if (outcome.requeueAfterMs !== undefined)
+          queue.addAfter(key, jitter(outcome.requeueAfterMs));
+        hooks.onResult?.(key, 'success', performance.now() - started);
+      } catch (error) {
+        queue.addRateLimited(key, retryAfterOf(error) ?? 0);
+        hooks.onResult?.(key, 'error', performance.now() - started, error);
+      } finally {
+        queue.done(key);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}

@@ -1,4 +1,4 @@
-import { classifyCloudError } from './errors.ts';
+import { classifyCloudError, type CloudError } from './errors.ts';
 
 /** Hooks every cloud call goes through: a rate limiter before, metrics after. */
 export interface CallHooks {
@@ -6,6 +6,8 @@ export interface CallHooks {
   beforeCall?: (service: string, action: string) => Promise<void>;
   /** code is 'OK' on success, else the Alibaba error code. */
   afterCall?: (service: string, action: string, code: string, durationMs: number) => void;
+  /** Sees every classified failure (a throttled call pauses the shared rate limiter). */
+  onError?: (error: CloudError) => void;
 }
 
 /** Runs one SDK call with the hooks, turning any failure into a CloudError. */
@@ -24,6 +26,7 @@ export async function callCloud<T>(
   } catch (error) {
     const cloudError = classifyCloudError(action, error);
     hooks.afterCall?.(service, action, cloudError.code, performance.now() - started);
+    hooks.onError?.(cloudError);
     throw cloudError;
   }
 }

@@ -18,7 +18,7 @@ export interface WorkerHooks {
 export function retryAfterOf(error: unknown): number | undefined {
   if (error instanceof CloudError) return error.retryAfterMs;
   if (error !== null && typeof error === 'object' && 'retryAfterMs' in error) {
-    const value = (error).retryAfterMs;
+    const value = error.retryAfterMs;
     return typeof value === 'number' ? value : undefined;
   }
   return undefined;

@@ -1,0 +1,70 @@
+import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
+import { LeaderElector } from '../../src/kube/leader-election.ts';
+import { createNamespace, testControlPlane } from '../support/cluster.ts';
+
+const cp = testControlPlane();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+  return Date.now() - started;
+}
+
+describe('leader election on a real Lease', () => {
+  it('elects exactly one, hands over at once on release and after expiry on a crash', async () => {
+    const namespace = await createNamespace(cp, 'lease');
+    const kube = createKubeClients(loadKubeConfig(cp.kubeconfigPath));
+    const leading = new Set<string>();
+    let overlap = false;
+    const make = (identity: string) =>
+      new LeaderElector({
+        coordination: kube.coordination,
+        namespace,
+        name: 'rrsa-operator-leader',
+        identity,
+        leaseDurationMs: 2000,
+        renewDeadlineMs: 1500,
+        retryPeriodMs: 200,
+        onStartedLeading: () => {
+          if (leading.size > 0) overlap = true;
+          leading.add(identity);
+        },
+        onStoppedLeading: () => leading.delete(identity),
+      });
+    const a = make('a');
+    const b = make('b');
+    a.start();
+    b.start();
+    try {
+      await until('a leader', () => leading.size === 1, 10_000);
+      await sleep(1000);
+      expect(leading.size).toBe(1);
+      const first = a.isLeader() ? a : b;
+      const second = first === a ? b : a;
+      expect(second.isLeader()).toBe(false);
+
+      await first.stop(true); // graceful: releases the Lease
+      const handover = await until(
+        'the other to lead after release',
+        () => second.isLeader(),
+        5_000,
+      );
+      expect(handover).toBeLessThan(1000); // ~ one retry period, not a lease duration
+
+      const third = make('c');
+      third.start();
+      await second.stop(false); // crash: stops renewing without releasing
+      const takeover = await until('c to lead after expiry', () => third.isLeader(), 10_000);
+      expect(takeover).toBeGreaterThan(1000); // had to wait for the lease to expire
+      await third.stop(true);
+      expect(overlap).toBe(false);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});

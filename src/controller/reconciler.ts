@@ -53,8 +53,12 @@ export class BindingReconciler {
     const binding = await this.#deps.bindings.get(namespace, name);
     if (!binding) return {};
     if (binding.metadata.deletionTimestamp) return finalizeBinding(this.#deps, binding);
-    if (!(binding.metadata.finalizers ?? []).includes(FINALIZER))
+    if (!(binding.metadata.finalizers ?? []).includes(FINALIZER)) {
+      // The finalizer goes on before anything exists in RAM, so nothing can be orphaned. The
+      // update it causes queues this binding again, and that pass works on the fresh object.
       await this.#deps.bindings.addFinalizer(binding);
+      return {};
+    }
     const outcome = await this.#evaluate(binding);
     await this.#writeStatus(binding, outcome);
     if (outcome.reconciling && !outcome.stalled)

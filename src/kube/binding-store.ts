@@ -59,7 +59,12 @@ export class KubeBindingStore implements BindingStore {
   async patchStatus(binding: PodIdentityBinding, status: PodIdentityBindingStatus): Promise<void> {
     const body: Record<string, unknown> = {};
     for (const field of STATUS_FIELDS) body[field] = status[field] ?? null;
-    await this.#client.patchStatus(binding.metadata.namespace, binding.metadata.name, body);
+    await this.#client.patchStatus(
+      binding.metadata.namespace,
+      binding.metadata.name,
+      body,
+      binding.metadata.resourceVersion,
+    );
   }
 
   async addFinalizer(binding: PodIdentityBinding): Promise<void> {

@@ -48,12 +48,29 @@ export class BindingClient {
     };
   }
 
-  /** One merge patch of the whole status: the controller computes it, only it writes it. */
-  async patchStatus(namespace: string, name: string, status: unknown): Promise<void> {
-    await this.#custom.patchNamespacedCustomObjectStatus(
-      { ...this.#target(namespace, name), body: { status }, fieldManager: this.#fieldManager },
-      MERGE_PATCH,
-    );
+  /**
+   * One merge patch of the whole status: the controller computes it, only it writes it. With a
+   * resourceVersion the write is conditional: a status computed from a stale cached binding
+   * (for example one that predates our own last status write) is refused with a conflict and
+   * recomputed, so facts recorded in status (which policies we attached) are never lost.
+   */
+  async patchStatus(
+    namespace: string,
+    name: string,
+    status: unknown,
+    resourceVersion?: string,
+  ): Promise<void> {
+    const body = resourceVersion ? { metadata: { resourceVersion }, status } : { status };
+    try {
+      await this.#custom.patchNamespacedCustomObjectStatus(
+        { ...this.#target(namespace, name), body, fieldManager: this.#fieldManager },
+        MERGE_PATCH,
+      );
+    } catch (error) {
+      if (statusCodeOf(error) === 409)
+        throw new StaleObjectError(`${namespace}/${name} changed while it was reconciled`);
+      throw error;
+    }
   }
 
   /**

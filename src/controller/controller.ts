@@ -1,0 +1,159 @@
+import type { KubernetesObject, V1ServiceAccount } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
+import type { RamPort } from '../cloud/ports.ts';
+import type { Guardrails } from '../identity/guardrails.ts';
+import { KubeBindingStore } from '../kube/binding-store.ts';
+import type { KubeClients } from '../kube/client.ts';
+import type { EventSink } from '../kube/events.ts';
+import { startResilientInformer, type ResilientInformer } from '../kube/informer.ts';
+import { KubeServiceAccountStore } from '../kube/service-account-store.ts';
+import { ServiceAccountClient } from '../kube/service-accounts.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { ControllerMetrics } from '../runtime/metrics.ts';
+import { runWorkers } from '../runtime/workers.ts';
+import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
+import { BindingReconciler } from './reconciler.ts';
+import { keysForBinding, keysForServiceAccount, parseBindingKey } from './triggers.ts';
+import type { ClusterIdentity } from './types.ts';
+
+export interface BindingControllerOptions {
+  kube: KubeClients;
+  cluster: ClusterIdentity;
+  guardrails: Guardrails;
+  ram: RamPort;
+  events: EventSink;
+  logger: Logger;
+  resyncMs: number;
+  concurrency: number;
+  metrics?: ControllerMetrics | undefined;
+  backoff?: BackoffOptions | undefined;
+  /** A ServiceAccount informer shared with the webhook; started here when not given. */
+  serviceAccounts?: ResilientInformer<V1ServiceAccount> | undefined;
+}
+
+/**
+ * Informers (bindings, ServiceAccounts) feed a work queue; workers run the reconciler. Every
+ * binding is queued on start (the informer's initial list) and again after each resync period,
+ * so drift made in the console is repaired without any Kubernetes event.
+ */
+export class BindingController {
+  readonly #o: BindingControllerOptions;
+  readonly #queue: WorkQueue;
+  readonly #bindings: ResilientInformer<PodIdentityBinding>;
+  readonly #serviceAccounts: ResilientInformer<V1ServiceAccount>;
+  readonly #ownsServiceAccountInformer: boolean;
+  readonly #reconciler: BindingReconciler;
+  #workers: Promise<void> | undefined;
+
+  constructor(options: BindingControllerOptions) {
+    this.#o = options;
+    const { kube, logger, metrics } = options;
+    this.#queue = new WorkQueue(options.backoff ? { backoff: options.backoff } : {});
+    this.#queue.onAdd = () => {
+      metrics?.queueAdds.inc();
+      metrics?.queueDepth.set(this.#queue.len());
+    };
+    // Custom objects arrive as plain JSON (string timestamps), not client-node's typed models.
+    this.#bindings = startResilientInformer<KubernetesObject>({
+      name: 'podidentitybindings',
+      kubeConfig: kube.kubeConfig,
+      path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      list: async () =>
+        (await kube.custom.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+        })) as never,
+      onEvent: (_event, object) => {
+        const binding = object as unknown as PodIdentityBinding;
+        for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
+          this.#queue.add(key);
+      },
+      onError: (error, retryInMs) =>
+        logger.warn('binding watch failed; restarting', { error: String(error), retryInMs }),
+    }) as unknown as ResilientInformer<PodIdentityBinding>;
+    this.#ownsServiceAccountInformer = options.serviceAccounts === undefined;
+    this.#serviceAccounts =
+      options.serviceAccounts ??
+      startResilientInformer<V1ServiceAccount>({
+        name: 'serviceaccounts',
+        kubeConfig: kube.kubeConfig,
+        path: '/api/v1/serviceaccounts',
+        list: () => kube.core.listServiceAccountForAllNamespaces(),
+        onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
+        onError: (error, retryInMs) =>
+          logger.warn('ServiceAccount watch failed; restarting', {
+            error: String(error),
+            retryInMs,
+          }),
+      });
+    this.#reconciler = new BindingReconciler({
+      cluster: options.cluster,
+      guardrails: options.guardrails,
+      ram: options.ram,
+      bindings: new KubeBindingStore(kube.custom, this.#bindings),
+      serviceAccounts: new KubeServiceAccountStore(
+        new ServiceAccountClient(kube.core, this.#serviceAccounts),
+      ),
+      events: options.events,
+      now: () => new Date(),
+      resyncMs: options.resyncMs,
+    });
+  }
+
+  /** Called for ServiceAccount events (also when the informer is shared with the webhook). */
+  onServiceAccountEvent(sa: V1ServiceAccount): void {
+    const namespace = sa.metadata?.namespace ?? '';
+    const name = sa.metadata?.name ?? '';
+    for (const key of keysForServiceAccount(namespace, name, this.#bindings.list(namespace)))
+      this.#queue.add(key);
+  }
+
+  hasSynced(): boolean {
+    return this.#bindings.hasSynced() && this.#serviceAccounts.hasSynced();
+  }
+
+  async start(): Promise<void> {
+    if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.start();
+    await this.#bindings.start();
+    const { logger, metrics, concurrency } = this.#o;
+    this.#workers = runWorkers(
+      this.#queue,
+      concurrency,
+      async (key) => {
+        const { namespace, name } = parseBindingKey(key);
+        return this.#reconciler.reconcile(namespace, name);
+      },
+      {
+        onResult: (key, result, durationMs, error) => {
+          metrics?.reconciles.inc({ result });
+          metrics?.reconcileDuration.observe(durationMs / 1000);
+          metrics?.queueDepth.set(this.#queue.len());
+          if (result === 'error') {
+            metrics?.reconcileErrors.inc({ reason: errorReason(error) });
+            metrics?.queueRetries.inc();
+            logger.warn('reconcile failed; retrying', { binding: key, error: String(error) });
+          } else {
+            logger.debug('reconciled', { binding: key, durationMs: Math.round(durationMs) });
+          }
+        },
+      },
+    );
+  }
+
+  /** Finishes in-flight reconciles, then stops watching. */
+  async stop(): Promise<void> {
+    await this.#queue.shutDownWithDrain();
+    await this.#workers;
+    await this.#bindings.stop();
+    if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.stop();
+  }
+}
+
+function errorReason(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    if ('code' in error && typeof error.code === 'string') return error.code;
+    if ('name' in error && typeof error.name === 'string') return error.name;
+  }
+  return 'Unknown';
+}

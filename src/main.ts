@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import { DOCTOR_USAGE, runDoctor } from './doctor/command.ts';
+import { runManager } from './manager/command.ts';
 import { runSandbox } from './sandbox/sandbox.ts';
 
 const USAGE = `usage: rrsa-operator <command> [flags]
 
 commands:
+  manager [flags]    run the operator (manager --help lists every flag)
   sandbox [--once]   start a local control plane with the operator's CRDs installed
                      (--once: exit after setting up instead of waiting for Ctrl-C)
   doctor ...         explain why a pod has or lacks RRSA credentials (doctor --help)
@@ -25,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'manager':
+      return runManager(rest);
     case 'doctor':
       if (rest.includes('--help')) {
         process.stdout.write(`${DOCTOR_USAGE}\n`);

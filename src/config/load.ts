@@ -41,7 +41,7 @@ export function loadConfig(input: {
       origins[option.key] = source.from;
     }
   }
-  if (problems.length === 0) problems.push(...validate(config, options, origins));
+  problems.push(...validate(config, options, origins));
   if (problems.length > 0)
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return config;

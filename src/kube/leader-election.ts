@@ -30,6 +30,8 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #cycle: Promise<void> = Promise.resolve();
+  #observedVersion: string | undefined;
+  #observedAtMs = 0;
 
   constructor(options: LeaderElectionOptions) {
     this.#o = {
@@ -94,7 +96,15 @@ export class LeaderElector {
     const { coordination, namespace, name, identity } = this.#o;
     const existing = await this.#read();
     const now = this.#o.now();
-    const action = decideLeader(existing && toRecord(existing), identity, now);
+    // Expiry is measured on this replica's clock from when it last saw the Lease change (as
+    // client-go does), never from the holder's renewTime: node clocks may disagree.
+    const version = existing?.metadata?.resourceVersion;
+    if (version !== this.#observedVersion) {
+      this.#observedVersion = version;
+      this.#observedAtMs = now;
+    }
+    const record = existing && { ...toRecord(existing), renewTimeMs: this.#observedAtMs };
+    const action = decideLeader(record, identity, now);
     if (action.kind === 'wait') return false;
     const spec = {
       holderIdentity: identity,

@@ -1,0 +1,161 @@
+import { hostname } from 'node:os';
+import { AlibabaRam } from '../cloud/alibaba-ram.ts';
+import { AlibabaIms, AlibabaSts } from '../cloud/alibaba-sts-ims.ts';
+import { createSdkClients } from '../cloud/sdk-clients.ts';
+import { resolveClusterIdentity } from '../config/cluster-identity.ts';
+import type { RawConfig } from '../config/load.ts';
+import { BindingController } from '../controller/controller.ts';
+import type { ClusterIdentity } from '../controller/types.ts';
+import type { Guardrails } from '../identity/guardrails.ts';
+import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
+import { KubeEventSink } from '../kube/events.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
+import { HealthServer } from '../runtime/health.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
+import {
+  cloudCallHooks,
+  collectProcessMetrics,
+  createControllerMetrics,
+} from '../runtime/metrics.ts';
+import { TokenBucket } from '../runtime/rate-limiter.ts';
+
+/** The manager's settings, typed (src/config/options.ts declares and validates them). */
+export interface ManagerConfig {
+  clusterId: string;
+  region: string;
+  accountId?: string;
+  oidcProviderArn?: string;
+  issuerUrl?: string;
+  roleNamePrefix: string;
+  ramEndpoint?: string;
+  stsEndpoint?: string;
+  imsEndpoint?: string;
+  endpointProtocol: 'https' | 'http';
+  vpcEndpoints: boolean;
+  resync: number;
+  ramQps: number;
+  ramBurst: number;
+  concurrency: number;
+  allowedPolicies: string[];
+  deniedPolicies: string[];
+  allowedRoleNames: string[];
+  allowAdoption: boolean;
+  namespace: string;
+  leaderElect: boolean;
+  leaseDuration: number;
+  metricsPort: number;
+  healthPort: number;
+  kubeconfig?: string;
+  logLevel: string;
+}
+
+export function toManagerConfig(raw: RawConfig): ManagerConfig {
+  return raw as unknown as ManagerConfig;
+}
+
+export interface RunningManager {
+  cluster: ClusterIdentity;
+  healthPort: number;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * One process: the controller (on the Lease holder only, when leader election is on) with its
+ * informers, metrics and health servers. Start-up fails fast with a message when the cloud
+ * identity cannot be resolved (wrong cluster id, RRSA not enabled, missing permission).
+ */
+export async function startManager(
+  config: ManagerConfig,
+  options: { logger?: Logger; onLostLeadership?: () => void } = {},
+): Promise<RunningManager> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = createControllerMetrics();
+  collectProcessMetrics(metrics.registry);
+  const limiter = new TokenBucket({ qps: config.ramQps, burst: config.ramBurst });
+  const sdk = createSdkClients({
+    region: config.region,
+    ram: config.ramEndpoint,
+    sts: config.stsEndpoint,
+    ims: config.imsEndpoint,
+    vpcEndpoints: config.vpcEndpoints,
+    protocol: config.endpointProtocol,
+  });
+  const hooks = cloudCallHooks(metrics, limiter);
+  const cluster = await resolveClusterIdentity(config, {
+    sts: new AlibabaSts(sdk.sts, hooks),
+    ims: new AlibabaIms(sdk.ims, hooks),
+  });
+  logger.info('cluster identity', { ...cluster });
+  const kube = createKubeClients(loadKubeConfig(config.kubeconfig));
+  const guardrails: Guardrails = {
+    allowedPolicies: config.allowedPolicies,
+    deniedPolicies: config.deniedPolicies,
+    allowedRoleNames: config.allowedRoleNames,
+    allowAdoption: config.allowAdoption,
+  };
+  const controller = new BindingController({
+    kube,
+    cluster,
+    guardrails,
+    ram: new AlibabaRam(sdk.ram, hooks),
+    events: new KubeEventSink(kube.core, {
+      onError: (error) => logger.debug('event not written', { error: String(error) }),
+    }),
+    logger,
+    resyncMs: config.resync * 1000,
+    concurrency: config.concurrency,
+    metrics,
+  });
+  const health = new HealthServer(metrics.registry);
+  let controllerRunning = false;
+  health.addReadyCheck('controller-synced', () => !controllerRunning || controller.hasSynced());
+  const healthPort = await health.listen(config.healthPort);
+  const metricsServer =
+    config.metricsPort === config.healthPort ? undefined : new HealthServer(metrics.registry);
+  await metricsServer?.listen(config.metricsPort);
+
+  const startController = async (): Promise<void> => {
+    controllerRunning = true;
+    await controller.start();
+    logger.info('controller started');
+  };
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    elector = new LeaderElector({
+      coordination: kube.coordination,
+      namespace: config.namespace,
+      name: 'rrsa-operator-leader',
+      identity: `${hostname()}_${process.pid}`,
+      leaseDurationMs: config.leaseDuration * 1000,
+      renewDeadlineMs: config.leaseDuration * 666,
+      retryPeriodMs: Math.max(500, config.leaseDuration * 133),
+      onStartedLeading: () => {
+        logger.info('became leader');
+        startController().catch((error: unknown) =>
+          logger.error('controller failed', { error: String(error) }),
+        );
+      },
+      onStoppedLeading: () => {
+        logger.warn('lost leadership');
+        options.onLostLeadership?.();
+      },
+      onError: (error) => logger.warn('leader election', { error: String(error) }),
+    });
+    elector.start();
+  } else {
+    await startController();
+  }
+  return {
+    cluster,
+    healthPort,
+    isLeader: () => (elector ? elector.isLeader() : true),
+    stop: async () => {
+      if (controllerRunning) await controller.stop();
+      await elector?.stop(true);
+      await metricsServer?.close();
+      await health.close();
+      logger.info('manager stopped');
+    },
+  };
+}

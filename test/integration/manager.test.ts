@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
+import { kubectl } from '../../src/devenv/kubectl.ts';
+import { findFreePort } from '../../src/devenv/ports.ts';
+import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
+import { eventually } from '../support/operator-env.ts';
+
+const cp = testControlPlane();
+let emulator: Emulator;
+const clusterId = uniqueName('mgr');
+let leaseNamespace: string;
+const processes: ChildProcess[] = [];
+
+interface Replica {
+  child: ChildProcess;
+  output: () => string;
+  healthPort: number;
+  exited: Promise<number | null>;
+}
+
+async function startReplica(): Promise<Replica> {
+  const healthPort = await findFreePort();
+  const metricsPort = await findFreePort();
+  const child = spawn(
+    join(process.cwd(), 'node_modules', '.bin', 'node'),
+    [
+      'src/main.ts',
+      'manager',
+      `--kubeconfig=${cp.kubeconfigPath}`,
+      `--health-port=${healthPort}`,
+      `--metrics-port=${metricsPort}`,
+    ],
+    {
+      env: {
+        ...process.env,
+        RRSA_CLUSTER_ID: clusterId,
+        RRSA_NAMESPACE: leaseNamespace,
+        RRSA_RAM_ENDPOINT: emulator.endpoint,
+        RRSA_STS_ENDPOINT: emulator.endpoint,
+        RRSA_IMS_ENDPOINT: emulator.endpoint,
+        RRSA_ENDPOINT_PROTOCOL: 'http',
+        RRSA_LEASE_DURATION: '3s',
+        RRSA_RESYNC: '30s',
+        RRSA_LOG_LEVEL: 'info',
+        ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.accessKey.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.accessKey.accessKeySecret,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  processes.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return { child, output: () => output, healthPort, exited };
+}
+
+async function ready(ns: string, name: string): Promise<boolean> {
+  const { stdout } = await kubectl(cp.kubeconfigPath, [
+    'get',
+    'pib',
+    name,
+    '-n',
+    ns,
+    '-o',
+    'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+  ]);
+  return stdout === 'True';
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ seed: clusterId });
+  await createClusterOidcProvider({
+    endpoint: emulator.endpoint,
+    credentials: emulator.accessKey,
+    clusterId,
+    issuerUrl: cp.issuer,
+    issuerCaPem: cp.caPem,
+  });
+  leaseNamespace = await createNamespace(cp, 'lease');
+});
+afterAll(async () => {
+  for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
+  await emulator?.close();
+});
+
+describe('rrsa-operator manager (child processes, real apiserver, emulator)', () => {
+  it('discovers the cluster identity, elects one leader, reconciles, and hands over on SIGTERM', async () => {
+    const a = await startReplica();
+    const b = await startReplica();
+    const leaderOf = () => [a, b].filter((r) => r.output().includes('became leader'));
+    await eventually('a leader', async () => (leaderOf().length === 1 ? true : undefined), 30_000);
+    expect(a.output() + b.output()).toContain(
+      `"oidcProviderArn":"acs:ram::${emulator.accountId}:oidc-provider/ack-rrsa-${clusterId}"`,
+    );
+    expect(a.output() + b.output()).toContain(`"issuerUrl":"${cp.issuer}"`);
+
+    const ns = await createNamespace(cp, 'mgr');
+    await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'rrsa.dev/v1alpha1',
+        kind: 'PodIdentityBinding',
+        metadata: { name: 'one', namespace: ns },
+        spec: { serviceAccountName: 'one', createServiceAccount: true },
+      }),
+    });
+    await eventually(
+      'binding one Ready',
+      async () => ((await ready(ns, 'one')) ? true : undefined),
+      30_000,
+    );
+
+    const health = await fetch(`http://127.0.0.1:${a.healthPort}/readyz`);
+    expect(health.status).toBe(200);
+
+    const [leader] = leaderOf();
+    const follower = leader === a ? b : a;
+    const stoppedAt = Date.now();
+    leader!.child.kill('SIGTERM');
+    expect(await leader!.exited).toBe(0);
+    expect(leader!.output()).toContain('manager stopped');
+    await eventually(
+      'the follower to lead',
+      async () => (follower.output().includes('became leader') ? true : undefined),
+      15_000,
+    );
+    // Released on shutdown: well under the 3 s lease duration.
+    expect(Date.now() - stoppedAt).toBeLessThan(3000);
+
+    await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'rrsa.dev/v1alpha1',
+        kind: 'PodIdentityBinding',
+        metadata: { name: 'two', namespace: ns },
+        spec: { serviceAccountName: 'two', createServiceAccount: true },
+      }),
+    });
+    await eventually(
+      'binding two Ready',
+      async () => ((await ready(ns, 'two')) ? true : undefined),
+      30_000,
+    );
+    follower.child.kill('SIGTERM');
+    expect(await follower.exited).toBe(0);
+  });
+
+  it('fails fast with a clear message when RRSA is not enabled for the cluster', async () => {
+    const previous = clusterId;
+    const child = spawn(
+      join(process.cwd(), 'node_modules', '.bin', 'node'),
+      [
+        'src/main.ts',
+        'manager',
+        `--kubeconfig=${cp.kubeconfigPath}`,
+        '--cluster-id=no-such-cluster',
+        '--health-port=0',
+        '--metrics-port=0',
+      ],
+      {
+        env: {
+          ...process.env,
+          RRSA_RAM_ENDPOINT: emulator.endpoint,
+          RRSA_STS_ENDPOINT: emulator.endpoint,
+          RRSA_IMS_ENDPOINT: emulator.endpoint,
+          RRSA_ENDPOINT_PROTOCOL: 'http',
+          ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.accessKey.accessKeyId,
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.accessKey.accessKeySecret,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toContain('OIDC provider ack-rrsa-no-such-cluster not found');
+    expect(output).toContain('enable RRSA for cluster no-such-cluster');
+    expect(previous).toBe(clusterId);
+  });
+});

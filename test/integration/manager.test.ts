@@ -52,8 +52,8 @@ async function startReplica(): Promise<Replica> {
   );
   processes.push(child);
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
@@ -94,7 +94,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
     const a = await startReplica();
     const b = await startReplica();
     const leaderOf = () => [a, b].filter((r) => r.output().includes('became leader'));
-    await eventually('a leader', async () => (leaderOf().length === 1 ? true : undefined), 30_000);
+    await eventually('a leader', () => (leaderOf().length === 1 ? true : undefined), 30_000);
     expect(a.output() + b.output()).toContain(
       `"oidcProviderArn":"acs:ram::${emulator.accountId}:oidc-provider/ack-rrsa-${clusterId}"`,
     );
@@ -126,7 +126,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
     expect(leader!.output()).toContain('manager stopped');
     await eventually(
       'the follower to lead',
-      async () => (follower.output().includes('became leader') ? true : undefined),
+      () => (follower.output().includes('became leader') ? true : undefined),
       15_000,
     );
     // Released on shutdown: well under the 3 s lease duration.

@@ -156,7 +156,7 @@ async function operatorCredentials(
 
 export async function eventually<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 20_000,
 ): Promise<T> {
   const started = Date.now();

@@ -7,7 +7,8 @@ import {
   serializeTrustDocument,
 } from '../identity/trust-policy.ts';
 import type { InvolvedObject } from '../kube/events.ts';
-import { desiredState } from './desired.ts';
+import { validateSpec } from '../api/validate.ts';
+import { chooseRoleName, desiredState } from './desired.ts';
 import { classifyRoleOwnership } from './ownership.ts';
 import { policyKey } from './policies.ts';
 import { unwireChanges } from './service-account.ts';
@@ -25,9 +26,12 @@ export async function finalizeBinding(
   binding: PodIdentityBinding,
 ): Promise<ReconcileResult> {
   if (!(binding.metadata.finalizers ?? []).includes(FINALIZER)) return {};
-  // Only a binding that ever wired a role (status says so) has anything to undo: a conflicting
-  // or invalid binding never touched RAM or the ServiceAccount.
-  const roleName = binding.status?.roleName;
+  // The role may exist even when status never recorded it (a crash between CreateRole and the
+  // status write), so the name is derived the same way reconcile chose it. Deleting stays safe:
+  // releaseRole acts only on what the tags prove is this binding's (or what it adopted).
+  const roleName =
+    binding.status?.roleName ??
+    (validateSpec(binding.spec).valid ? chooseRoleName(binding, deps.cluster) : undefined);
   if (roleName) {
     // Cloud errors propagate: the runtime retries with backoff and the finalizer stays.
     if ((binding.spec.deletionPolicy ?? 'Delete') === 'Delete')

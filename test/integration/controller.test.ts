@@ -53,11 +53,16 @@ async function waitFor(
   name: string,
   test: (b: PodIdentityBinding) => boolean,
   what: string,
+  timeoutMs = 60_000,
 ) {
-  return eventually(`${ns}/${name}: ${what}`, async () => {
-    const b = await getBinding(ns, name);
-    return b && b.status?.observedGeneration === b.metadata.generation && test(b) ? b : undefined;
-  });
+  return eventually(
+    `${ns}/${name}: ${what}`,
+    async () => {
+      const b = await getBinding(ns, name);
+      return b && b.status?.observedGeneration === b.metadata.generation && test(b) ? b : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 const waitReady = (ns: string, name: string) =>

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnManager, type ManagerProcess } from '../support/manager-process.ts';
 import { join } from 'node:path';
 import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
 import { kubectl } from '../../src/devenv/kubectl.ts';
-import { findFreePort } from '../../src/devenv/ports.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
 import { eventually } from '../support/operator-env.ts';
@@ -13,51 +13,10 @@ const clusterId = uniqueName('mgr');
 let leaseNamespace: string;
 const processes: ChildProcess[] = [];
 
-interface Replica {
-  child: ChildProcess;
-  output: () => string;
-  healthPort: number;
-  exited: Promise<number | null>;
-}
-
-async function startReplica(): Promise<Replica> {
-  const healthPort = await findFreePort();
-  const metricsPort = await findFreePort();
-  const child = spawn(
-    join(process.cwd(), 'node_modules', '.bin', 'node'),
-    [
-      'src/main.ts',
-      'manager',
-      `--kubeconfig=${cp.kubeconfigPath}`,
-      `--health-port=${healthPort}`,
-      `--metrics-port=${metricsPort}`,
-    ],
-    {
-      env: {
-        ...process.env,
-        RRSA_CLUSTER_ID: clusterId,
-        RRSA_NAMESPACE: leaseNamespace,
-        RRSA_RAM_ENDPOINT: emulator.endpoint,
-        RRSA_STS_ENDPOINT: emulator.endpoint,
-        RRSA_IMS_ENDPOINT: emulator.endpoint,
-        RRSA_ENDPOINT_PROTOCOL: 'http',
-        RRSA_LEASE_DURATION: '3s',
-        RRSA_RESYNC: '30s',
-        RRSA_LOG_LEVEL: 'info',
-        ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.accessKey.accessKeyId,
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.accessKey.accessKeySecret,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  processes.push(child);
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return { child, output: () => output, healthPort, exited };
+async function startReplica(): Promise<ManagerProcess> {
+  const replica = await spawnManager({ emulator, clusterId, leaseNamespace });
+  processes.push(replica.child);
+  return replica;
 }
 
 async function ready(ns: string, name: string): Promise<boolean> {

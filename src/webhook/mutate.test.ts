@@ -29,7 +29,14 @@ interface Fixture {
   };
 }
 
-const KNOWN_KEYS = new Set(['description', 'config', 'namespace', 'serviceAccount', 'pod', 'expect']);
+const KNOWN_KEYS = new Set([
+  'description',
+  'config',
+  'namespace',
+  'serviceAccount',
+  'pod',
+  'expect',
+]);
 
 function load<T>(file: string): T {
   return parse(readFileSync(join(FIXTURES, file), 'utf8')) as T;
@@ -53,9 +60,11 @@ function deepMerge(base: unknown, override: unknown): unknown {
   return merged;
 }
 
-const base = load<{ config: InjectionConfig; namespace: Namespace; serviceAccount: ServiceAccount }>(
-  '_base.yaml',
-);
+const base = load<{
+  config: InjectionConfig;
+  namespace: Namespace;
+  serviceAccount: ServiceAccount;
+}>('_base.yaml');
 
 function inputs(fixture: Fixture): {
   config: InjectionConfig;
@@ -76,7 +85,7 @@ function injectedContainers(pod: Pod, patch: JsonPatchOp[]): string[] {
   const names = new Set<string>();
   for (const op of patch) {
     const match = /^\/spec\/(containers|initContainers)\/(\d+)\/env/.exec(op.path);
-    if (match) names.add(pod.spec![match[1] as 'containers'][Number(match[2])]!.name);
+    if (match) names.add(pod.spec![match[1] as 'containers']![Number(match[2])]!.name);
   }
   return [...names];
 }
@@ -85,6 +94,12 @@ function applyPatch(pod: Pod, patch: JsonPatchOp[]): Pod {
   // validate=true: an op whose path does not exist in the raw pod throws, as the API server would.
   return fastJsonPatch.applyPatch(structuredClone(pod), patch, true, false).newDocument;
 }
+
+// A patch that re-serialised a container or the volume list would show up here.
+const ALLOWED_PATH: Record<JsonPatchOp['op'], RegExp> = {
+  add: /^\/spec\/((containers|initContainers)\/\d+\/(env|volumeMounts)(\/-)?|volumes(\/-)?)$/,
+  replace: /^\/spec\/(containers|initContainers)\/\d+\/env\/\d+$/,
+};
 
 const files = readdirSync(FIXTURES)
   .filter((file) => file.endsWith('.yaml') && !file.startsWith('_'))
@@ -119,6 +134,13 @@ describe('mutatePod fixtures', () => {
       }
       const mutated = applyPatch(fixture.pod, result.patch);
       if (fixture.expect.pod) expect(mutated).toEqual(fixture.expect.pod);
+    });
+
+    it('only appends env, mounts and volumes, or replaces one env entry', () => {
+      const { patch } = mutatePod(fixture.pod, serviceAccount, namespace, config);
+      for (const op of patch) {
+        expect(op.path).toMatch(ALLOWED_PATH[op.op]);
+      }
     });
 
     it('changes nothing when the mutated pod is admitted again', () => {

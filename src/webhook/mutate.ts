@@ -1,6 +1,7 @@
 import {
   TOKEN_AUDIENCE,
   TOKEN_FILE_NAME,
+  TOKEN_FILE_PATH,
   TOKEN_MOUNT_PATH,
   TOKEN_VOLUME_DEFAULT_MODE,
   TOKEN_VOLUME_NAME,
@@ -49,7 +50,11 @@ export function tokenVolume(expirationSeconds: number): Volume {
       defaultMode: TOKEN_VOLUME_DEFAULT_MODE,
       sources: [
         {
-          serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds, path: TOKEN_FILE_NAME },
+          serviceAccountToken: {
+            audience: TOKEN_AUDIENCE,
+            expirationSeconds,
+            path: TOKEN_FILE_NAME,
+          },
         },
       ],
     },
@@ -130,6 +135,15 @@ function mountOps(
     : undefined;
   const atPath = mounts?.find((m) => normalisePath(m.mountPath) === TOKEN_MOUNT_PATH);
   if (atPath?.name === TOKEN_VOLUME_NAME) return { ops: [], mounted: true };
+  const ours = mounts?.find((m) => m.name === TOKEN_VOLUME_NAME);
+  if (ours && !atPath) {
+    // The user mounts our volume elsewhere on purpose; a second mount of it would be a surprise.
+    warnings.push(
+      `container ${target.container.name}: mounts ${TOKEN_VOLUME_NAME} at ${ours.mountPath}, ` +
+        `not ${TOKEN_MOUNT_PATH}; kept it (${TOKEN_FILE_PATH} will not exist)`,
+    );
+    return { ops: [], mounted: true };
+  }
   if (atPath) {
     warnings.push(
       `container ${target.container.name}: volume ${atPath.name} is already mounted at ` +

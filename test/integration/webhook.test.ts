@@ -237,7 +237,7 @@ describe('pod identity webhook called by the real apiserver', () => {
     expectInjected(await getPod(ns, 'opted-in'), 'app-role');
   });
 
-  it('leaves a pod labelled injection=off untouched in a labelled namespace', async () => {
+  it('leaves a pod labelled injection=off, or in a namespace labelled rrsa.dev/webhook=skip, untouched', async () => {
     const ns = await newNamespace('rrsa-optout', true);
     await k(
       ['apply', '-f', '-'],
@@ -247,6 +247,16 @@ describe('pod identity webhook called by the real apiserver', () => {
       ].join('---\n'),
     );
     expectUntouched(await getPod(ns, 'opted-out'));
+    const skipped = await newNamespace('rrsa-skip', true);
+    await k(['label', 'namespace', skipped, 'rrsa.dev/webhook=skip']);
+    await k(
+      ['apply', '-f', '-'],
+      [
+        serviceAccountYaml(skipped, 'app-sa', 'app-role'),
+        podYaml(skipped, 'app', 'app-sa', `${INJECTION}: 'on'`),
+      ].join('---\n'),
+    );
+    expectUntouched(await getPod(skipped, 'app'));
   });
 
   it("injects a Deployment's pods (created by the ReplicaSet controller)", async () => {

@@ -67,7 +67,8 @@ export async function installWebhook(
   if (options.probe) await waitForInjection(kubeconfigPath, options.probe);
 }
 
-async function waitForInjection(
+/** Waits until a server-side dry-run pod in `probe.namespace` comes back injected. */
+export async function waitForInjection(
   kubeconfigPath: string,
   probe: { namespace: string; serviceAccountName: string },
 ): Promise<void> {

@@ -1,14 +1,13 @@
 import { Registry } from 'prom-client';
-import { createCertificateAuthority, issueCertificate } from '../../src/devenv/pki.ts';
+import { createCertificateAuthority } from '../../src/devenv/pki.ts';
+import { findFreePort } from '../../src/devenv/ports.ts';
 import { waitFor } from '../../src/devenv/kube-http.ts';
 import { kubectl } from '../../src/devenv/kubectl.ts';
-import { installWebhook, uninstallWebhook } from '../../src/devenv/webhook.ts';
+import { installWebhook, uninstallWebhook, waitForInjection } from '../../src/devenv/webhook.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
-import { KubeEventSink } from '../../src/kube/events.ts';
-import { startWebhookLookup, type WebhookLookup } from '../../src/kube/webhook-lookup.ts';
-import { staticCertificates } from '../../src/webhook/certs/source.ts';
+import { startPodIdentityWebhook, type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';
+import { MUTATE_PATH } from '../../src/webhook/server.ts';
 import { uniqueName, testControlPlane } from '../support/cluster.ts';
 
 // The apiserver itself calls the admission server (in this process, on 127.0.0.1) over TLS with
@@ -141,8 +140,7 @@ describe('pod identity webhook called by the real apiserver', () => {
   const webhookName = uniqueName('rrsa-webhook-test');
   const namespaces: string[] = [];
   const registry = new Registry();
-  let server: WebhookServer;
-  let lookup: WebhookLookup;
+  let webhook: PodIdentityWebhook;
 
   const newNamespace = async (prefix: string, inject: boolean, extra = ''): Promise<string> => {
     const name = uniqueName(prefix);
@@ -152,42 +150,43 @@ describe('pod identity webhook called by the real apiserver', () => {
   };
 
   beforeAll(async () => {
-    const ca = createCertificateAuthority('rrsa-webhook-test-ca');
-    const serving = issueCertificate(ca, {
-      commonName: 'rrsa-webhook',
-      ipAddresses: ['127.0.0.1'],
-    });
-    const clients = createKubeClients(loadKubeConfig(cp.kubeconfigPath));
-    lookup = await startWebhookLookup(clients, { directReadTimeoutMs: 1000 });
-    server = await startWebhookServer({
-      host: '127.0.0.1',
-      port: 0,
-      certificates: staticCertificates(serving),
-      lookup,
-      registry,
-      events: new KubeEventSink(clients.core, { component: 'rrsa-webhook-test' }),
-      injection: config,
-      missingServiceAccount: 'admit',
-    });
-    expect(server.isReady()).toBe(true);
-    const probeNs = await newNamespace('rrsa-probe', true);
-    await k(['apply', '-f', '-'], serviceAccountYaml(probeNs, 'probe', 'probe-role'));
-    // Fail, not the shipped Ignore: a webhook error must fail these tests, not pass unnoticed.
+    // The manager's own wiring, with operator-managed certificates: the apiserver trusts the
+    // webhook only through the caBundle the operator writes into the configuration.
+    const operatorNs = await newNamespace('rrsa-operator', false);
+    const port = await findFreePort();
     await installWebhook(cp.kubeconfigPath, {
       name: webhookName,
-      url: server.url,
-      caPem: ca.certPem,
+      url: `https://127.0.0.1:${port}${MUTATE_PATH}`,
+      caPem: createCertificateAuthority('placeholder, replaced by the operator').certPem,
       namespaceLabels: { [RUN_LABEL]: run },
+      // Fail, not the shipped Ignore: a webhook error must fail these tests, not pass unnoticed.
       failurePolicy: 'Fail',
-      probe: { namespace: probeNs, serviceAccountName: 'probe' },
     });
+    webhook = await startPodIdentityWebhook(
+      createKubeClients(loadKubeConfig(cp.kubeconfigPath)),
+      registry,
+      {
+        host: '127.0.0.1',
+        port,
+        injection: config,
+        certificates: {
+          mode: 'managed',
+          namespace: operatorNs,
+          webhookConfigurationName: webhookName,
+          ipAddresses: ['127.0.0.1'],
+        },
+      },
+    );
+    expect(webhook.server.isReady()).toBe(true);
+    const probeNs = await newNamespace('rrsa-probe', true);
+    await k(['apply', '-f', '-'], serviceAccountYaml(probeNs, 'probe', 'probe-role'));
+    await waitForInjection(cp.kubeconfigPath, { namespace: probeNs, serviceAccountName: 'probe' });
   });
 
   afterAll(async () => {
     await uninstallWebhook(cp.kubeconfigPath, webhookName);
     if (namespaces.length > 0) await k(['delete', 'namespace', ...namespaces, '--wait=false']);
-    await server?.close();
-    await lookup?.stop();
+    await webhook?.stop();
   });
 
   it('injects the ACK demo (namespace, ServiceAccount and pod in one apply) exactly per the contract', async () => {

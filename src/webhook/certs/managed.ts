@@ -150,7 +150,15 @@ export class ManagedCertificates extends CertificateHolder {
   }
 
   async #publish(bundle: TlsBundle): Promise<void> {
-    await this.#options.caBundle.ensure(bundle.caCertPem);
+    try {
+      await this.#options.caBundle.ensure(bundle.caCertPem);
+    } catch (error) {
+      // Keep serving a certificate the apiserver already trusts; but with none yet (startup,
+      // webhook configuration not installed), serving this one is harmless and lets the
+      // server start. The next check writes the caBundle.
+      if (this.current()) throw error;
+      this.#options.onError?.(error);
+    }
     this.set({ certPem: bundle.certPem, keyPem: bundle.keyPem });
   }
 

@@ -103,8 +103,15 @@ export async function admit(
   const nsName = request.namespace || pod.metadata?.namespace || '';
   const config = options.injection;
 
-  // Cheap checks first: the namespace is the only read most pods need.
-  let namespace = await deps.lookup.namespace(nsName).catch(() => undefined);
+  // Cheap checks first: the namespace is the only read most pods need. The apiserver only
+  // sends pods that opted in, so a namespace that cannot be read is reported, not ignored.
+  let namespace;
+  try {
+    namespace = await deps.lookup.namespace(nsName);
+  } catch (error) {
+    const why = `Namespace ${nsName} could not be read (${describe(error)})`;
+    return unresolved(review, pod, nsName, why, 'LookupFailed', deps, options);
+  }
   namespace ??= { metadata: { name: nsName, labels: {} } };
   const notSelected = selectionOutcome(pod, namespace, config);
   if (notSelected) return reply(review, { allowed: true }, notSelected);
@@ -118,7 +125,13 @@ export async function admit(
     lookupError = error;
   }
   if (!serviceAccount) {
-    return missingServiceAccount(review, pod, nsName, saName, lookupError, deps, options);
+    deps.onMissingServiceAccount?.();
+    const why =
+      lookupError === undefined
+        ? `ServiceAccount ${nsName}/${saName} not found`
+        : `ServiceAccount ${nsName}/${saName} could not be read (${describe(lookupError)})`;
+    const outcome = lookupError === undefined ? 'ServiceAccountMissing' : 'LookupFailed';
+    return unresolved(review, pod, nsName, why, outcome, deps, options);
   }
 
   const result = mutatePod(pod, serviceAccount, namespace, config);
@@ -137,31 +150,31 @@ export async function admit(
   );
 }
 
-function missingServiceAccount(
+/** The pod opted in but its ServiceAccount (or Namespace) is unknown: admit bare, or reject. */
+function unresolved(
   review: AdmissionReview,
   pod: Pod,
   nsName: string,
-  saName: string,
-  lookupError: unknown,
+  why: string,
+  outcome: 'ServiceAccountMissing' | 'LookupFailed',
   deps: AdmissionDeps,
   options: AdmissionOptions,
 ): AdmissionResult {
-  const why =
-    lookupError === undefined
-      ? `ServiceAccount ${nsName}/${saName} not found`
-      : `ServiceAccount ${nsName}/${saName} could not be read (${describe(lookupError)})`;
-  deps.onMissingServiceAccount?.();
   const podName = pod.metadata?.name || `${pod.metadata?.generateName ?? ''}<generated>`;
   const reject = options.missingServiceAccount === 'reject';
   const message = reject
-    ? `${why}: pod rejected so that it is created again once the ServiceAccount exists`
+    ? `${why}: pod rejected so that its controller creates it again`
     : `${why}: pod admitted without RRSA credentials`;
   // No Event for a dry run: sideEffects None promises the apiserver there are none.
   if (!review.request?.dryRun) {
     deps.events?.record(
       { apiVersion: 'v1', kind: 'Pod', namespace: nsName, name: podName },
       'Warning',
-      reject ? 'RRSAServiceAccountMissingRejected' : 'RRSAServiceAccountMissing',
+      reject
+        ? 'RRSAPodRejected'
+        : outcome === 'LookupFailed'
+          ? 'RRSALookupFailed'
+          : 'RRSAServiceAccountMissing',
       message,
     );
   }
@@ -172,7 +185,6 @@ function missingServiceAccount(
       'Rejected',
     );
   }
-  const outcome = lookupError === undefined ? 'ServiceAccountMissing' : 'LookupFailed';
   return reply(review, { allowed: true, warnings: [message] }, outcome);
 }
 

@@ -36,6 +36,7 @@ const serving = issueCertificate(ca, { commonName: 'webhook', ipAddresses: ['127
 class MemoryLookup implements IdentityLookup {
   synced = true;
   failWith: Error | undefined;
+  namespaceFailWith: Error | undefined;
   readonly serviceAccounts = new Map<string, ServiceAccount>();
   readonly namespaces = new Map<string, Namespace>();
   serviceAccount(namespace: string, name: string): Promise<ServiceAccount | undefined> {
@@ -43,6 +44,7 @@ class MemoryLookup implements IdentityLookup {
     return Promise.resolve(this.serviceAccounts.get(`${namespace}/${name}`));
   }
   namespace(name: string): Promise<Namespace | undefined> {
+    if (this.namespaceFailWith) return Promise.reject(this.namespaceFailWith);
     return Promise.resolve(this.namespaces.get(name));
   }
   hasSynced(): boolean {
@@ -310,6 +312,19 @@ describe('admission server', () => {
       expect(answer.response?.patch).toBeUndefined();
     } finally {
       lookup.failWith = undefined;
+    }
+  });
+
+  it('reports an unreadable Namespace the same way, never as "not selected"', async () => {
+    lookup.namespaceFailWith = new Error('GET namespace shop timed out after 1000ms');
+    try {
+      const answer = (await call(server, { body: review(pod) })).json();
+      expect(answer.response?.warnings).toEqual([
+        'Namespace shop could not be read (GET namespace shop timed out after 1000ms): pod admitted without RRSA credentials',
+      ]);
+      expect(events.events.at(-1)?.reason).toBe('RRSALookupFailed');
+    } finally {
+      lookup.namespaceFailWith = undefined;
     }
   });
 

@@ -1,0 +1,258 @@
+// Admission throughput and latency of the pod identity webhook over TLS with keep-alive.
+//
+//   node_modules/.bin/node hack/bench/webhook.ts            (BENCH_SECONDS=3 per level)
+//
+// The server runs in a child process (so its CPU and RSS are its own), with a static
+// certificate and an in-memory IdentityLookup: this measures the webhook, not the apiserver.
+// The load generator is one Node process; at high concurrency it may be the limit, which the
+// webhook's CPU column shows (well below 100% means the client, not the webhook, is saturated).
+import { fork, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:https';
+import { Registry } from 'prom-client';
+import { createCertificateAuthority, issueCertificate } from '../../src/devenv/pki.ts';
+import { staticCertificates } from '../../src/webhook/certs/source.ts';
+import { defaultInjectionConfig } from '../../src/webhook/config.ts';
+import type { IdentityLookup } from '../../src/webhook/ports.ts';
+import { startWebhookServer } from '../../src/webhook/server.ts';
+
+interface Ready {
+  port: number;
+  caPem: string;
+  path: string;
+}
+interface Stats {
+  cpuMicros: number;
+  rss: number;
+}
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const LEVELS = [1, 8, 32, 64];
+
+async function serve(): Promise<void> {
+  const ca = createCertificateAuthority('bench-ca');
+  const cert = issueCertificate(ca, { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
+  const lookup: IdentityLookup = {
+    serviceAccount: (namespace, name) =>
+      Promise.resolve({
+        metadata: {
+          name,
+          namespace,
+          annotations: { 'pod-identity.alibabacloud.com/role-name': 'bench-role' },
+        },
+      }),
+    namespace: (name) =>
+      Promise.resolve({
+        metadata: { name, labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
+      }),
+    hasSynced: () => true,
+  };
+  const server = await startWebhookServer({
+    host: '127.0.0.1',
+    port: 0,
+    certificates: staticCertificates(cert),
+    lookup,
+    registry: new Registry(),
+    injection: defaultInjectionConfig({
+      accountId: '1234567890123456',
+      clusterId: 'c0123456789abcdef0123456789abcdef',
+      stsEnv: { enabled: true, region: 'cn-hangzhou', vpcEndpoint: true },
+    }),
+    missingServiceAccount: 'admit',
+  });
+  process.on('message', (message) => {
+    if (message === 'stats') {
+      const cpu = process.cpuUsage();
+      process.send!({
+        cpuMicros: cpu.user + cpu.system,
+        rss: process.memoryUsage().rss,
+      } satisfies Stats);
+    } else if (message === 'stop') {
+      void server.close().then(() => process.exit(0));
+    }
+  });
+  process.send!({
+    port: server.port,
+    caPem: ca.certPem,
+    path: new URL(server.url).pathname,
+  } satisfies Ready);
+}
+
+function demoPod(): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'demo', namespace: 'rrsa-demo' },
+    spec: {
+      serviceAccountName: 'demo-sa',
+      containers: [
+        {
+          name: 'demo',
+          image: 'registry.cn-hangzhou.aliyuncs.com/acs/ack-ram-tool:1.0.0',
+          args: ['rrsa', 'demo'],
+          volumeMounts: [
+            {
+              name: 'kube-api-access-7xk2p',
+              mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+              readOnly: true,
+            },
+          ],
+        },
+      ],
+      volumes: [
+        {
+          name: 'kube-api-access-7xk2p',
+          projected: {
+            defaultMode: 420,
+            sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** 3 init + 12 containers, 50 env vars and 5 mounts each, 12 volumes. */
+function largePod(): unknown {
+  const container = (name: string): unknown => ({
+    name,
+    image: `registry.example/${name}:1.2.3`,
+    env: Array.from({ length: 50 }, (_, i) => ({
+      name: `SETTING_${i}`,
+      value: `value-${i}-${'x'.repeat(20)}`,
+    })),
+    volumeMounts: Array.from({ length: 5 }, (_, i) => ({
+      name: `vol-${i}`,
+      mountPath: `/data/${i}`,
+    })),
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+    readinessProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 5 },
+  });
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { generateName: 'big-', namespace: 'rrsa-demo', labels: { app: 'big' } },
+    spec: {
+      serviceAccountName: 'big-sa',
+      initContainers: Array.from({ length: 3 }, (_, i) => container(`init-${i}`)),
+      containers: Array.from({ length: 12 }, (_, i) => container(`app-${i}`)),
+      volumes: Array.from({ length: 12 }, (_, i) => ({ name: `vol-${i}`, emptyDir: {} })),
+    },
+  };
+}
+
+function review(pod: unknown): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'rrsa-demo',
+      operation: 'CREATE',
+      object: pod,
+    },
+  });
+}
+
+function stats(child: ChildProcess): Promise<Stats> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as Stats));
+    child.send('stats');
+  });
+}
+
+function post(agent: Agent, ready: Ready, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: ready.port,
+        path: ready.path,
+        method: 'POST',
+        agent,
+        ca: ready.caPem,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let size = 0;
+        res.on('data', (c: Buffer) => (size += c.length));
+        res.on('end', () =>
+          res.statusCode === 200 && size > 0
+            ? resolve()
+            : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function level(
+  child: ChildProcess,
+  ready: Ready,
+  body: string,
+  concurrency: number,
+): Promise<string> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const warmUntil = Date.now() + 500;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < warmUntil) await post(agent, ready, body);
+    }),
+  );
+  const latencies: number[] = [];
+  const before = await stats(child);
+  const started = process.hrtime.bigint();
+  const until = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < until) {
+        const t = process.hrtime.bigint();
+        await post(agent, ready, body);
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  const wallMicros = Number(process.hrtime.bigint() - started) / 1e3;
+  const after = await stats(child);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): string =>
+    (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2);
+  const rate = (latencies.length / (wallMicros / 1e6)).toFixed(0);
+  const cpu = (((after.cpuMicros - before.cpuMicros) / wallMicros) * 100).toFixed(0);
+  return [
+    String(concurrency).padStart(4),
+    rate.padStart(8),
+    pct(0.5).padStart(8),
+    pct(0.99).padStart(8),
+    pct(0.999).padStart(8),
+    `${cpu}%`.padStart(6),
+    `${(after.rss / 2 ** 20).toFixed(0)} MiB`.padStart(9),
+  ].join(' ');
+}
+
+async function main(): Promise<void> {
+  const child = fork(import.meta.filename, ['--serve'], { stdio: 'inherit' });
+  const ready = await new Promise<Ready>((resolve) =>
+    child.once('message', (m) => resolve(m as Ready)),
+  );
+  console.log(
+    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, server in pid ${child.pid}`,
+  );
+  for (const [name, pod] of [
+    ['ACK demo pod', demoPod()],
+    ['large pod (15 containers x 50 env)', largePod()],
+  ] as const) {
+    const body = review(pod);
+    console.log(`\n${name}: AdmissionReview ${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB`);
+    console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU  w.RSS');
+    for (const concurrency of LEVELS) console.log(await level(child, ready, body, concurrency));
+  }
+  child.send('stop');
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await main();

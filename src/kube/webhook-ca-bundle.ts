@@ -1,0 +1,30 @@
+import type { AdmissionregistrationV1Api } from '@kubernetes/client-node';
+import type { CaBundlePort } from '../webhook/certs/managed.ts';
+import { isConflict } from './client.ts';
+
+/**
+ * Writes `caBundle` into every webhook of one MutatingWebhookConfiguration, only when it
+ * differs (a read per check, a write per rotation). A GitOps tool that re-applies the manifest
+ * without a caBundle is corrected on the next check; tell it to ignore that field
+ * (Argo CD: ignoreDifferences jqPathExpressions .webhooks[]?.clientConfig.caBundle).
+ */
+export function webhookCaBundle(api: AdmissionregistrationV1Api, name: string): CaBundlePort {
+  return {
+    async ensure(caBundlePem) {
+      const wanted = Buffer.from(caBundlePem).toString('base64');
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const config = await api.readMutatingWebhookConfiguration({ name });
+        const webhooks = config.webhooks ?? [];
+        if (webhooks.every((w) => w.clientConfig.caBundle === wanted)) return;
+        for (const webhook of webhooks) webhook.clientConfig.caBundle = wanted;
+        try {
+          await api.replaceMutatingWebhookConfiguration({ name, body: config });
+          return;
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+        }
+      }
+      throw new Error(`MutatingWebhookConfiguration ${name} kept changing; caBundle not written`);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
+import type { IdentityLookup } from '../webhook/ports.ts';
+import type { KubeClients } from './client.ts';
+import { startResilientInformer } from './informer.ts';
+import { NamespaceClient } from './namespaces.ts';
+import { ServiceAccountClient } from './service-accounts.ts';
+
+export interface WebhookLookupOptions {
+  /** Bound on the direct GET after a cache miss; the apiserver's webhook timeout is seconds. */
+  directReadTimeoutMs?: number;
+  onError?: (error: unknown, retryInMs: number) => void;
+}
+
+export interface WebhookLookup extends IdentityLookup {
+  stop(): Promise<void>;
+}
+
+/**
+ * The webhook's IdentityLookup over two informers (ServiceAccounts and Namespaces, all
+ * namespaces) plus direct reads on a miss. Every replica runs its own; readiness waits for both
+ * initial lists. Needs RBAC: get/list/watch serviceaccounts and namespaces.
+ */
+export async function startWebhookLookup(
+  clients: KubeClients,
+  options: WebhookLookupOptions = {},
+): Promise<WebhookLookup> {
+  const timeoutMs = options.directReadTimeoutMs ?? 1000;
+  const saInformer = startResilientInformer<V1ServiceAccount>({
+    name: 'webhook-serviceaccounts',
+    kubeConfig: clients.kubeConfig,
+    path: '/api/v1/serviceaccounts',
+    list: () => clients.core.listServiceAccountForAllNamespaces(),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const nsInformer = startResilientInformer<V1Namespace>({
+    name: 'webhook-namespaces',
+    kubeConfig: clients.kubeConfig,
+    path: '/api/v1/namespaces',
+    list: () => clients.core.listNamespace(),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const serviceAccounts = new ServiceAccountClient(clients.core, saInformer);
+  const namespaces = new NamespaceClient(clients.core, nsInformer);
+  // Not awaited to completion on failure: the informers retry by themselves, /readyz says when.
+  await Promise.all([saInformer.start(), nsInformer.start()]);
+  return {
+    async serviceAccount(namespace, name) {
+      const sa = await serviceAccounts.read(namespace, name, timeoutMs);
+      if (!sa) return undefined;
+      return {
+        metadata: {
+          name: sa.name,
+          namespace: sa.namespace,
+          annotations: sa.annotations,
+          labels: sa.labels,
+        },
+      };
+    },
+    async namespace(name) {
+      const ns = await namespaces.read(name, timeoutMs);
+      return ns ? { metadata: { name: ns.name, labels: ns.labels } } : undefined;
+    },
+    hasSynced: () => saInformer.hasSynced() && nsInformer.hasSynced(),
+    stop: async () => {
+      await Promise.all([saInformer.stop(), nsInformer.stop()]);
+    },
+  };
+}

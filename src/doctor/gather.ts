@@ -8,7 +8,7 @@ import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts
 import { isNotFound, withApiRetry, type KubeClients } from '../kube/client.ts';
 import type { DoctorInput, DoctorPod } from './diagnose.ts';
 
-export const WEBHOOK_CONFIGURATION_NAME = 'rrsa-operator-pod-identity-webhook';
+export const WEBHOOK_CONFIGURATION_NAME = 'rrsa-operator-pod-identity';
 const ROLE_ANNOTATION_FIELD = 'f:pod-identity.alibabacloud.com/role-name';
 
 export interface DoctorTarget {

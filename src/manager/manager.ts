@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { AlibabaRam } from '../cloud/alibaba-ram.ts';
 import { AlibabaIms, AlibabaSts } from '../cloud/alibaba-sts-ims.ts';
 import { createSdkClients } from '../cloud/sdk-clients.ts';
@@ -10,6 +11,8 @@ import type { Guardrails } from '../identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
 import { KubeEventSink } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
+import { startPodIdentityWebhook, type PodIdentityWebhookConfig } from '../kube/webhook-wiring.ts';
+import { defaultInjectionConfig } from '../webhook/config.ts';
 import { HealthServer } from '../runtime/health.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import {
@@ -47,6 +50,15 @@ export interface ManagerConfig {
   healthPort: number;
   kubeconfig?: string;
   logLevel: string;
+  webhook: boolean;
+  webhookPort: number;
+  webhookCertMode: 'managed' | 'files';
+  webhookCertDir: string;
+  webhookIpAddresses: string[];
+  webhookMinTls: 'TLSv1.2' | 'TLSv1.3';
+  missingServiceAccount: 'admit' | 'reject';
+  injectStsEnv: boolean;
+  injectStsEndpoint?: string;
 }
 
 export function toManagerConfig(raw: RawConfig): ManagerConfig {
@@ -56,6 +68,7 @@ export function toManagerConfig(raw: RawConfig): ManagerConfig {
 export interface RunningManager {
   cluster: ClusterIdentity;
   healthPort: number;
+  webhookPort: number | undefined;
   isLeader(): boolean;
   stop(): Promise<void>;
 }
@@ -115,6 +128,11 @@ export async function startManager(
     config.metricsPort === config.healthPort ? undefined : new HealthServer(metrics.registry);
   await metricsServer?.listen(config.metricsPort);
 
+  const webhook = config.webhook
+    ? await startPodIdentityWebhook(kube, metrics.registry, webhookConfig(config, cluster, logger))
+    : undefined;
+  health.addReadyCheck('webhook-serving', () => webhook === undefined || webhook.server.isReady());
+
   const startController = async (): Promise<void> => {
     controllerRunning = true;
     await controller.start();
@@ -149,13 +167,48 @@ export async function startManager(
   return {
     cluster,
     healthPort,
+    webhookPort: webhook?.server.port,
     isLeader: () => (elector ? elector.isLeader() : true),
     stop: async () => {
       if (controllerRunning) await controller.stop();
       await elector?.stop(true);
+      await webhook?.stop();
       await metricsServer?.close();
       await health.close();
       logger.info('manager stopped');
     },
+  };
+}
+
+function webhookConfig(
+  config: ManagerConfig,
+  cluster: ClusterIdentity,
+  logger: Logger,
+): PodIdentityWebhookConfig {
+  return {
+    port: config.webhookPort,
+    minTlsVersion: config.webhookMinTls,
+    missingServiceAccount: config.missingServiceAccount,
+    injection: defaultInjectionConfig({
+      accountId: cluster.accountId,
+      clusterId: cluster.clusterId,
+      oidcProviderArn: cluster.oidcProviderArn,
+      excludedNamespaces: ['kube-system', config.namespace],
+      stsEnv: {
+        enabled: config.injectStsEnv,
+        region: config.region,
+        vpcEndpoint: true,
+        ...(config.injectStsEndpoint ? { endpoint: config.injectStsEndpoint } : {}),
+      },
+    }),
+    certificates:
+      config.webhookCertMode === 'files'
+        ? {
+            mode: 'files',
+            certFile: join(config.webhookCertDir, 'tls.crt'),
+            keyFile: join(config.webhookCertDir, 'tls.key'),
+          }
+        : { mode: 'managed', namespace: config.namespace, ipAddresses: config.webhookIpAddresses },
+    log: (level, message, fields) => logger.log(level, message, fields),
   };
 }

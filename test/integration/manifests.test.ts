@@ -28,7 +28,14 @@ async function ensureNamespaces(rendered: string): Promise<void> {
 }
 
 describe('config/ kustomizations', () => {
-  it.each(['config/default', 'config/crd', 'config/rbac', 'config/manager', 'config/samples'])(
+  it.each([
+    'config/default',
+    'config/crd',
+    'config/rbac',
+    'config/manager',
+    'config/webhook',
+    'config/samples',
+  ])(
     '%s renders and every object is accepted by the real apiserver (server-side dry run)',
     async (dir) => {
       const rendered = await render(dir);
@@ -48,6 +55,13 @@ describe('config/ kustomizations', () => {
 
   it('config/prometheus renders a ServiceMonitor (its CRD belongs to the Prometheus Operator)', async () => {
     expect(await render('config/prometheus')).toMatch(/kind: ServiceMonitor/);
+  });
+
+  it('config/certmanager renders default with cert-manager issuing the webhook certificate', async () => {
+    const rendered = await render('config/certmanager');
+    expect(rendered).toMatch(/kind: Certificate/);
+    expect(rendered).toContain('cert-manager.io/inject-ca-from: rrsa-system/rrsa-operator-webhook');
+    expect(rendered).toMatch(/name: RRSA_WEBHOOK_CERT_MODE\n\s+value: files/);
   });
 
   it('the apiserver rejects an invalid sample with the field named', async () => {

@@ -43,6 +43,8 @@ export async function spawnManager(input: {
         RRSA_LEASE_DURATION: '3s',
         RRSA_RESYNC: '30s',
         RRSA_LOG_LEVEL: 'info',
+        // Controller-focused replicas; the webhook has its own suites (and a fixed port).
+        RRSA_WEBHOOK: 'false',
         ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.accessKey.accessKeyId,
         ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.accessKey.accessKeySecret,
         ...input.env,

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { type AccessKey, type Emulator, type EmulatorOptions, startEmulator } from './index.ts';
+import type { IssuerOverride } from './jwks.ts';
+
+/**
+ * `rrsa-operator emulator` / `node src/emulator/main.ts`: the emulator as a standalone process.
+ * Flags win over environment variables. Prints one JSON line when listening.
+ */
+
+export const EMULATOR_USAGE = `Usage: emulator [flags]
+
+Local Alibaba Cloud RAM / STS / IMS for the @alicloud SDKs.
+
+  --host HOST                 listen address (RRSA_EMULATOR_HOST, default 127.0.0.1)
+  --port PORT                 listen port, 0 = any (RRSA_EMULATOR_PORT, default 18080)
+  --https                     also speak HTTPS on the same port (RRSA_EMULATOR_HTTPS=true)
+  --ca-out FILE               write the generated CA certificate here (RRSA_EMULATOR_CA_OUT)
+  --tls-host NAME             extra DNS name / IP for the server certificate (repeatable)
+  --account-id ID             account UID (RRSA_EMULATOR_ACCOUNT_ID, default 1234567890123456)
+  --seed SEED                 seed for ids and fault rates (RRSA_EMULATOR_SEED)
+  --access-key ID:SECRET      an account AccessKey (repeatable; RRSA_EMULATOR_ACCESS_KEYS=ID:SECRET,...)
+  --issuer-override ISSUER=URL        fetch ISSUER's discovery document from URL
+  --issuer-jwks ISSUER=URL            fetch ISSUER's JWKS from URL (skips discovery)
+  --issuer-ca ISSUER=FILE             trust the CA in FILE when fetching ISSUER's keys
+      (all three repeatable; RRSA_EMULATOR_ISSUER_OVERRIDES='{"<issuer>":{"discoveryUrl":..,"jwksUrl":..,"caFile":..}}')
+  --timestamp-window SECONDS  accepted request clock skew, 0 = unchecked (default 900)
+  --jwks-cache SECONDS        how long issuer keys are cached (default 60)
+  -h, --help                  this text
+`;
+
+export interface ParsedArgs {
+  help: boolean;
+  options: EmulatorOptions;
+}
+
+type Env = Record<string, string | undefined>;
+
+function splitPair(value: string, separator: string, flag: string): [string, string] {
+  const index = value.indexOf(separator);
+  if (index <= 0 || index === value.length - 1) {
+    throw new Error(`${flag} expects A${separator}B, got "${value}"`);
+  }
+  return [value.slice(0, index), value.slice(index + 1)];
+}
+
+function accessKey(value: string): AccessKey {
+  const [accessKeyId, accessKeySecret] = splitPair(value, ':', '--access-key');
+  return { accessKeyId, accessKeySecret };
+}
+
+function integer(value: string, flag: string): number {
+  if (!/^\d+$/.test(value))
+    throw new Error(`${flag} expects a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+interface EnvOverride {
+  discoveryUrl?: string;
+  jwksUrl?: string;
+  caFile?: string;
+}
+
+function overridesFromEnv(text: string | undefined): Record<string, IssuerOverride> {
+  if (!text) return {};
+  const parsed = JSON.parse(text) as Record<string, EnvOverride>;
+  const out: Record<string, IssuerOverride> = {};
+  for (const [issuer, o] of Object.entries(parsed)) {
+    out[issuer] = {
+      ...(o.discoveryUrl ? { discoveryUrl: o.discoveryUrl } : {}),
+      ...(o.jwksUrl ? { jwksUrl: o.jwksUrl } : {}),
+      ...(o.caFile ? { caPem: readFileSync(o.caFile, 'utf8') } : {}),
+    };
+  }
+  return out;
+}
+
+function fromEnv(env: Env): EmulatorOptions {
+  const keys = (env.RRSA_EMULATOR_ACCESS_KEYS ?? '').split(',').filter((k) => k !== '');
+  return {
+    host: env.RRSA_EMULATOR_HOST ?? '127.0.0.1',
+    port: env.RRSA_EMULATOR_PORT ? integer(env.RRSA_EMULATOR_PORT, 'RRSA_EMULATOR_PORT') : 18080,
+    https: env.RRSA_EMULATOR_HTTPS === 'true',
+    ...(env.RRSA_EMULATOR_CA_OUT ? { caOutFile: env.RRSA_EMULATOR_CA_OUT } : {}),
+    ...(env.RRSA_EMULATOR_ACCOUNT_ID ? { accountId: env.RRSA_EMULATOR_ACCOUNT_ID } : {}),
+    ...(env.RRSA_EMULATOR_SEED ? { seed: env.RRSA_EMULATOR_SEED } : {}),
+    ...(keys.length ? { accessKeys: keys.map(accessKey) } : {}),
+    issuerOverrides: overridesFromEnv(env.RRSA_EMULATOR_ISSUER_OVERRIDES),
+  };
+}
+
+function setOverride(options: EmulatorOptions, pair: string, flag: string, field: string): void {
+  const [issuer, value] = splitPair(pair, '=', flag);
+  const overrides = (options.issuerOverrides ??= {});
+  const current = overrides[issuer] ?? {};
+  if (field === 'caPem') current.caPem = readFileSync(value, 'utf8');
+  else if (field === 'jwksUrl') current.jwksUrl = value;
+  else current.discoveryUrl = value;
+  overrides[issuer] = current;
+}
+
+type FlagHandler = (options: EmulatorOptions, value: string) => void;
+
+const FLAGS: Record<string, FlagHandler> = {
+  '--host': (o, v) => (o.host = v),
+  '--port': (o, v) => (o.port = integer(v, '--port')),
+  '--ca-out': (o, v) => (o.caOutFile = v),
+  '--tls-host': (o, v) => (o.tlsHosts = [...(o.tlsHosts ?? []), v]),
+  '--account-id': (o, v) => (o.accountId = v),
+  '--seed': (o, v) => (o.seed = v),
+  '--access-key': (o, v) => (o.accessKeys = [...(o.accessKeys ?? []), accessKey(v)]),
+  '--issuer-override': (o, v) => setOverride(o, v, '--issuer-override', 'discoveryUrl'),
+  '--issuer-jwks': (o, v) => setOverride(o, v, '--issuer-jwks', 'jwksUrl'),
+  '--issuer-ca': (o, v) => setOverride(o, v, '--issuer-ca', 'caPem'),
+  '--timestamp-window': (o, v) => (o.timestampWindowSeconds = integer(v, '--timestamp-window')),
+  '--jwks-cache': (o, v) => (o.jwksCacheSeconds = integer(v, '--jwks-cache')),
+};
+
+/** Pure: flags over environment over defaults. Throws on an unknown flag or a bad value. */
+export function parseEmulatorArgs(argv: string[], env: Env = {}): ParsedArgs {
+  const options = fromEnv(env);
+  let cliKeys = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '-h' || arg === '--help') return { help: true, options };
+    if (arg === '--https') {
+      options.https = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const handler = FLAGS[name];
+    if (!handler) throw new Error(`unknown flag ${arg}\n\n${EMULATOR_USAGE}`);
+    const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new Error(`${name} needs a value`);
+    // Keys given as flags replace the ones from the environment.
+    if (name === '--access-key' && !cliKeys) {
+      options.accessKeys = [];
+      cliKeys = true;
+    }
+    handler(options, value);
+  }
+  return { help: false, options };
+}
+
+export interface CliIo {
+  env?: Env;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  /** Close on SIGINT / SIGTERM (default true). */
+  handleSignals?: boolean;
+}
+
+/** Starts the emulator from command-line flags; resolves once listening (undefined for --help). */
+export async function runEmulatorCli(
+  argv: string[],
+  io: CliIo = {},
+): Promise<Emulator | undefined> {
+  const stdout = io.stdout ?? ((t: string) => process.stdout.write(t));
+  const stderr = io.stderr ?? ((t: string) => process.stderr.write(t));
+  const parsed = parseEmulatorArgs(argv, io.env ?? process.env);
+  if (parsed.help) {
+    stdout(EMULATOR_USAGE);
+    return undefined;
+  }
+  const emulator = await startEmulator({ ...parsed.options, log: (m) => stderr(`${m}\n`) });
+  const line = {
+    message: 'Alibaba Cloud emulator listening',
+    endpoint: emulator.endpoint,
+    url: emulator.url,
+    https: emulator.httpsUrl !== undefined,
+    caFile: parsed.options.caOutFile,
+    accountId: emulator.accountId,
+    accessKeyId: emulator.accessKey.accessKeyId,
+    accessKeySecret: emulator.accessKey.accessKeySecret,
+  };
+  stdout(`${JSON.stringify(line)}\n`);
+  if (io.handleSignals ?? true) {
+    const stop = (): void => {
+      emulator.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
+  return emulator;
+}

@@ -1,0 +1,105 @@
+import type { NonceCache } from './auth.ts';
+import type { FaultInjector } from './faults.ts';
+import type { Clock, IdSource } from './ids.ts';
+import type { IssuerOverride, JwksClient } from './jwks.ts';
+import type {
+  CountersSnapshot,
+  RequestFilter,
+  RequestRecord,
+  RequestRecorder,
+} from './recorder.ts';
+import type { EmulatorState, PolicyType, RamUserRecord, StateDump } from './state.ts';
+
+/**
+ * The test controls, shared by the programmatic API and the admin HTTP endpoints: request log
+ * and counters, fault injection, the clock, issuer overrides, users and resets.
+ */
+
+export interface RamUserSpec {
+  name: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  policies?: { type: PolicyType; name: string }[];
+}
+
+export interface EmulatorControls {
+  /** Every API request recorded so far (the newest 5,000), optionally filtered. */
+  requests(filter?: RequestFilter): RequestRecord[];
+  /** How many recorded requests match, e.g. `count({service: 'ram', write: true})`. */
+  count(filter?: RequestFilter): number;
+  /** Exact totals since the last reset: calls, reads, writes, errors; per service and action. */
+  counters(): CountersSnapshot;
+  /** The sequence number of the latest request; pass as `since` to look only after it. */
+  lastSeq(): number;
+  /** Forget the request log and counters only. */
+  resetLog(): void;
+  /** Back to a fresh account: resources, sessions, users, log, faults, clock, JWKS cache. */
+  reset(): void;
+  faults: FaultInjector;
+  /** Move the emulator clock (token and session expiry) forward. */
+  advanceTime(seconds: number): void;
+  setIssuerOverride(issuer: string, override: IssuerOverride | undefined): void;
+  issuerOverrides(): Record<string, IssuerOverride>;
+  /** A RAM user with its own AccessKey, authorised by the attached policies. */
+  addUser(spec: RamUserSpec): RamUserRecord;
+  setUserPolicies(name: string, policies: { type: PolicyType; name: string }[]): void;
+  addAccessKey(accessKeyId: string, accessKeySecret: string): void;
+  dump(): StateDump;
+}
+
+export interface ControlDeps {
+  state: EmulatorState;
+  ids: IdSource;
+  clock: Clock;
+  jwks: JwksClient;
+  faults: FaultInjector;
+  recorder: RequestRecorder;
+  nonces: NonceCache;
+  initialUsers: RamUserSpec[];
+}
+
+export function createControls(deps: ControlDeps): EmulatorControls {
+  const { state, ids, recorder } = deps;
+  const addUser = (spec: RamUserSpec): RamUserRecord => {
+    const user: RamUserRecord = {
+      name: spec.name,
+      userId: `2${ids.digits(15)}`,
+      accessKeyId: spec.accessKeyId,
+      accessKeySecret: spec.accessKeySecret,
+      policies: (spec.policies ?? []).map((p) => ({ ...p, attachDate: '2024-01-01T00:00:00Z' })),
+    };
+    state.users.set(spec.name.toLowerCase(), user);
+    return user;
+  };
+  for (const user of deps.initialUsers) addUser(user);
+  return {
+    requests: (filter) => recorder.entries(filter),
+    count: (filter) => recorder.count(filter),
+    counters: () => recorder.counters(),
+    lastSeq: () => recorder.lastSeq,
+    resetLog: () => recorder.clear(),
+    reset: () => {
+      state.clear();
+      recorder.clear();
+      deps.faults.clear();
+      deps.clock.reset();
+      deps.jwks.clearCache();
+      deps.nonces.clear();
+      for (const user of deps.initialUsers) addUser(user);
+    },
+    faults: deps.faults,
+    advanceTime: (seconds) => deps.clock.advance(seconds * 1000),
+    setIssuerOverride: (issuer, override) => deps.jwks.setOverride(issuer, override),
+    issuerOverrides: () => deps.jwks.listOverrides(),
+    addUser,
+    setUserPolicies: (name, policies) => {
+      const user = state.users.get(name.toLowerCase());
+      if (!user) throw new Error(`no such user: ${name}`);
+      user.policies = policies.map((p) => ({ ...p, attachDate: '2024-01-01T00:00:00Z' }));
+    },
+    addAccessKey: (id, secret) => {
+      state.accountKeys.set(id, secret);
+    },
+    dump: () => state.dump(),
+  };
+}

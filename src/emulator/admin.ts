@@ -1,8 +1,8 @@
 import type { Service } from './context.ts';
 import type { EmulatorControls, RamUserSpec } from './controls.ts';
 import type { FaultSpec } from './faults.ts';
-import type { IssuerOverride } from './jwks.ts';
 import type { RequestFilter } from './recorder.ts';
+import { ApiError } from './errors.ts';
 import type { RawRequest, RawResponse } from './server.ts';
 import type { PolicyType } from './state.ts';
 
@@ -59,7 +59,7 @@ function faultRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse
   const { faults } = controls;
   if (req.path === '/faults' && req.method === 'GET') return ok({ faults: faults.list() });
   if (req.path === '/faults' && req.method === 'POST') {
-    return ok(faults.add(req.body as FaultSpec), 201);
+    return ok(faults.add(req.body), 201);
   }
   if (req.path === '/faults' && req.method === 'DELETE') {
     faults.clear();
@@ -77,16 +77,32 @@ function faultRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse
   return undefined;
 }
 
-function identityRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse | undefined {
+function issuerRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse | undefined {
   if (req.path === '/issuers' && req.method === 'GET') return ok(controls.issuerOverrides());
   if (req.path === '/issuers' && req.method === 'PUT') {
     const { issuer, ...override } = req.body;
     if (typeof issuer !== 'string') throw new AdminError(400, '"issuer" must be a string');
-    controls.setIssuerOverride(issuer, override as IssuerOverride);
+    controls.setIssuerOverride(issuer, override);
     return ok({ ok: true });
   }
   if (req.path === '/issuers' && req.method === 'DELETE') {
     controls.setIssuerOverride(req.query.get('issuer') ?? '', undefined);
+    return ok({ ok: true });
+  }
+  return undefined;
+}
+
+function policyRef(body: Json): { name: string; type: PolicyType } {
+  return { name: requireString(body, 'name'), type: body.type === 'System' ? 'System' : 'Custom' };
+}
+
+function principalRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse | undefined {
+  const rolePolicies = /^\/roles\/([^/]+)\/policies$/.exec(req.path);
+  if (rolePolicies && (req.method === 'POST' || req.method === 'DELETE')) {
+    const role = decodeURIComponent(rolePolicies[1] ?? '');
+    const { name, type } = policyRef(req.body);
+    if (req.method === 'POST') controls.attachPolicy(role, name, type);
+    else controls.detachPolicy(role, name, type);
     return ok({ ok: true });
   }
   if (req.path === '/users' && req.method === 'POST') {
@@ -167,9 +183,12 @@ export function handleAdmin(
     const response =
       coreRoutes(req, controls, info) ??
       faultRoutes(req, controls) ??
-      identityRoutes(req, controls);
+      issuerRoutes(req, controls) ??
+      principalRoutes(req, controls);
     return response ?? ok({ error: `no admin route ${req.method} ${req.path}` }, 404);
   } catch (error) {
+    if (error instanceof ApiError)
+      return ok({ error: error.message, code: error.code }, error.status);
     const status = error instanceof AdminError ? error.status : 400;
     return ok({ error: (error as Error).message }, status);
   }

@@ -47,7 +47,7 @@ function stringList(value: unknown, field: string): string[] | undefined {
   if (list.length === 0 || !list.every((v) => typeof v === 'string')) {
     throw malformedPolicy(`${field} must be a string or an array of strings.`);
   }
-  return list as string[];
+  return list;
 }
 
 function scalarList(value: unknown, field: string): string[] {

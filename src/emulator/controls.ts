@@ -35,7 +35,7 @@ export interface EmulatorControls {
   lastSeq(): number;
   /** Forget the request log and counters only. */
   resetLog(): void;
-  /** Back to a fresh account: resources, sessions, users, log, faults, clock, JWKS cache. */
+  /** Back to a fresh account: resources, sessions, users, log, faults, clock, JWKS cache, seeded ids. */
   reset(): void;
   faults: FaultInjector;
   /** Move the emulator clock (token and session expiry) forward. */
@@ -59,6 +59,8 @@ export interface EmulatorControls {
 export interface ControlDeps {
   state: EmulatorState;
   ids: IdSource;
+  /** The seeded streams reset() rewinds (ids, fault draws). */
+  streams: IdSource[];
   clock: Clock;
   jwks: JwksClient;
   faults: FaultInjector;
@@ -106,6 +108,7 @@ export function createControls(deps: ControlDeps): EmulatorControls {
       deps.clock.reset();
       deps.jwks.clearCache();
       deps.nonces.clear();
+      for (const stream of deps.streams) stream.reset();
       seedState();
     },
     faults: deps.faults,

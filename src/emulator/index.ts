@@ -134,6 +134,7 @@ function assemble(options: StartOptions): {
   const controls = createControls({
     state,
     ids,
+    streams: [ids, faultIds],
     clock,
     jwks,
     faults,

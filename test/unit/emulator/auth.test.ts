@@ -14,6 +14,8 @@ let proxyEndpoint: string;
 /** Rewrites each request passing through the proxy (a man in the middle). */
 let tamper: (url: string, headers: Record<string, string>) => string = (url) => url;
 
+// RSA key generation (issuer, TLS) is slow on a loaded 2-CPU runner.
+jest.setTimeout(20_000);
 beforeAll(async () => {
   emulator = await start({
     users: [
@@ -43,7 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   proxy.closeAllConnections();
   await new Promise((resolve) => proxy.close(resolve));
-  await emulator.stop();
+  await emulator?.stop();
 });
 beforeEach(() => {
   emulator.controls.reset();
@@ -146,7 +148,7 @@ describe('STS security tokens', () => {
   beforeAll(async () => {
     issuer = await startIssuer();
   });
-  afterAll(() => issuer.close());
+  afterAll(() => issuer?.close());
 
   it('accepts a token it issued, rejects a mismatched one, and rejects it once expired', async () => {
     emulator.controls.setIssuerOverride(issuer.issuer, issuer.override);

@@ -12,14 +12,16 @@ const PROVIDER_ARN = `acs:ram::1234567890123456:oidc-provider/${PROVIDER}`;
 const ROLE_ARN = 'acs:ram::1234567890123456:role/app-role';
 const SUB = 'system:serviceaccount:ns1:app';
 
+// RSA key generation (issuer, TLS) is slow on a loaded 2-CPU runner.
+jest.setTimeout(20_000);
 beforeAll(async () => {
   issuer = await startIssuer();
   emulator = await start({ issuerOverrides: { [issuer.issuer]: issuer.override } });
   clients = clientsFor(emulator);
 });
 afterAll(async () => {
-  await emulator.stop();
-  await issuer.close();
+  await emulator?.stop();
+  await issuer?.close();
 });
 
 async function setUp(trust = rrsaTrustPolicy(PROVIDER_ARN, issuer.issuer, SUB)): Promise<void> {

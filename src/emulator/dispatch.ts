@@ -216,6 +216,7 @@ export class ApiDispatcher {
       ids: deps.ids,
       clock: deps.clock,
       jwks: deps.jwks,
+      log: deps.log ?? (() => {}),
     };
     authorize(spec, ctx);
     return spec.handler(ctx);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { startControlPlane, type ControlPlane } from '../../src/devenv/controlplane.ts';
 import { installCrds } from '../../src/devenv/kubectl.ts';
 import { CONTROL_PLANE_ENV } from '../support/cluster.ts';
@@ -16,7 +17,8 @@ export default async function globalSetup(): Promise<void> {
   globalThis.rrsaControlPlane = controlPlane;
   process.env[CONTROL_PLANE_ENV] = JSON.stringify(controlPlane.info());
   process.env.RRSA_KUBECTL = controlPlane.kubectl;
-  await installCrds(controlPlane.kubeconfigPath, 'crds');
+  // A branch without crds/ yet (helpers' worktrees) still gets a control plane.
+  if (existsSync('crds')) await installCrds(controlPlane.kubeconfigPath, 'crds');
   process.stderr.write(
     `\ncontrol plane up in ${Date.now() - started} ms at ${controlPlane.server}\n`,
   );

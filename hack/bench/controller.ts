@@ -12,7 +12,7 @@ import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
 import { startControlPlane } from '../../src/devenv/controlplane.ts';
 import { kubectl } from '../../src/devenv/kubectl.ts';
 import { findFreePort } from '../../src/devenv/ports.ts';
-import { startEmulator } from '../../src/emulator/index.ts';
+import { start as startEmulator } from '../../src/emulator/index.ts';
 import { createKubeClients, loadKubeConfig, withApiRetry } from '../../src/kube/client.ts';
 
 const args = new Map<string, string>();
@@ -33,7 +33,7 @@ emulator.controls.faults.add({ service: 'ram', latencyMs });
 const clusterId = 'bench';
 await createClusterOidcProvider({
   endpoint: emulator.endpoint,
-  credentials: emulator.accessKey,
+  credentials: emulator.rootKey,
   clusterId,
   issuerUrl: cp.issuer,
   issuerCaPem: cp.caPem,
@@ -68,8 +68,8 @@ const manager = spawn(
       RRSA_RESYNC: `${resyncS}s`,
       RRSA_LEADER_ELECT: 'false',
       RRSA_LOG_LEVEL: 'warn',
-      ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.accessKey.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.accessKey.accessKeySecret,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.rootKey.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.rootKey.accessKeySecret,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   },
@@ -202,6 +202,6 @@ try {
 } finally {
   manager.kill('SIGTERM');
   await new Promise((r) => manager.once('exit', r));
-  await emulator.close();
+  await emulator.stop();
   await cp.stop();
 }

@@ -2,6 +2,7 @@ import type { Service } from './context.ts';
 import type { EmulatorControls, RamUserSpec } from './controls.ts';
 import type { FaultSpec } from './faults.ts';
 import type { RequestFilter } from './recorder.ts';
+import { ApiError } from './errors.ts';
 import type { RawRequest, RawResponse } from './server.ts';
 import type { PolicyType } from './state.ts';
 
@@ -76,10 +77,6 @@ function faultRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse
   return undefined;
 }
 
-function identityRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse | undefined {
-  return issuerRoutes(req, controls) ?? userRoutes(req, controls);
-}
-
 function issuerRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse | undefined {
   if (req.path === '/issuers' && req.method === 'GET') return ok(controls.issuerOverrides());
   if (req.path === '/issuers' && req.method === 'PUT') {
@@ -95,7 +92,19 @@ function issuerRoutes(req: AdminRequest, controls: EmulatorControls): RawRespons
   return undefined;
 }
 
-function userRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse | undefined {
+function policyRef(body: Json): { name: string; type: PolicyType } {
+  return { name: requireString(body, 'name'), type: body.type === 'System' ? 'System' : 'Custom' };
+}
+
+function principalRoutes(req: AdminRequest, controls: EmulatorControls): RawResponse | undefined {
+  const rolePolicies = /^\/roles\/([^/]+)\/policies$/.exec(req.path);
+  if (rolePolicies && (req.method === 'POST' || req.method === 'DELETE')) {
+    const role = decodeURIComponent(rolePolicies[1] ?? '');
+    const { name, type } = policyRef(req.body);
+    if (req.method === 'POST') controls.attachPolicy(role, name, type);
+    else controls.detachPolicy(role, name, type);
+    return ok({ ok: true });
+  }
   if (req.path === '/users' && req.method === 'POST') {
     const user = controls.addUser(req.body as unknown as RamUserSpec);
     return ok({ name: user.name, userId: user.userId, accessKeyId: user.accessKeyId }, 201);
@@ -174,9 +183,12 @@ export function handleAdmin(
     const response =
       coreRoutes(req, controls, info) ??
       faultRoutes(req, controls) ??
-      identityRoutes(req, controls);
+      issuerRoutes(req, controls) ??
+      principalRoutes(req, controls);
     return response ?? ok({ error: `no admin route ${req.method} ${req.path}` }, 404);
   } catch (error) {
+    if (error instanceof ApiError)
+      return ok({ error: error.message, code: error.code }, error.status);
     const status = error instanceof AdminError ? error.status : 400;
     return ok({ error: (error as Error).message }, status);
   }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type AccessKey, type Emulator, type EmulatorOptions, startEmulator } from './index.ts';
+import { type AccessKey, type RunningEmulator, type StartOptions, start } from './index.ts';
 import type { IssuerOverride } from './jwks.ts';
 
 /**
- * `rrsa-operator emulator` / `node src/emulator/main.ts`: the emulator as a standalone process.
- * Flags win over environment variables. Prints one JSON line when listening.
+ * `node src/emulator/cli.ts [flags]`: the emulator as a standalone process (docs/emulator.md).
+ * Flags win over environment variables. Prints one JSON line when listening; stops on
+ * SIGINT / SIGTERM.
  */
 
 export const EMULATOR_USAGE = `Usage: emulator [flags]
@@ -14,11 +15,14 @@ Local Alibaba Cloud RAM / STS / IMS for the @alicloud SDKs.
   --host HOST                 listen address (RRSA_EMULATOR_HOST, default 127.0.0.1)
   --port PORT                 listen port, 0 = any (RRSA_EMULATOR_PORT, default 18080)
   --https                     also speak HTTPS on the same port (RRSA_EMULATOR_HTTPS=true)
-  --ca-out FILE               write the generated CA certificate here (RRSA_EMULATOR_CA_OUT)
+  --ca-file FILE              write the generated CA certificate here (RRSA_EMULATOR_CA_FILE;
+                              default a temporary file, printed on start)
   --tls-host NAME             extra DNS name / IP for the server certificate (repeatable)
   --account-id ID             account UID (RRSA_EMULATOR_ACCOUNT_ID, default 1234567890123456)
   --seed SEED                 seed for ids and fault rates (RRSA_EMULATOR_SEED)
-  --access-key ID:SECRET      an account AccessKey (repeatable; RRSA_EMULATOR_ACCESS_KEYS=ID:SECRET,...)
+  --access-key ID:SECRET      an account AccessKey (repeatable, the first is the root key;
+                              RRSA_EMULATOR_ACCESS_KEYS=ID:SECRET,...; default
+                              LTAI5tEmulatorRootKey001:emulator-root-secret-000000000)
   --issuer-override ISSUER=URL        fetch ISSUER's discovery document from URL
   --issuer-jwks ISSUER=URL            fetch ISSUER's JWKS from URL (skips discovery)
   --issuer-ca ISSUER=FILE             trust the CA in FILE when fetching ISSUER's keys
@@ -30,7 +34,7 @@ Local Alibaba Cloud RAM / STS / IMS for the @alicloud SDKs.
 
 export interface ParsedArgs {
   help: boolean;
-  options: EmulatorOptions;
+  options: StartOptions;
 }
 
 type Env = Record<string, string | undefined>;
@@ -74,13 +78,13 @@ function overridesFromEnv(text: string | undefined): Record<string, IssuerOverri
   return out;
 }
 
-function fromEnv(env: Env): EmulatorOptions {
+function fromEnv(env: Env): StartOptions {
   const keys = (env.RRSA_EMULATOR_ACCESS_KEYS ?? '').split(',').filter((k) => k !== '');
   return {
     host: env.RRSA_EMULATOR_HOST ?? '127.0.0.1',
     port: env.RRSA_EMULATOR_PORT ? integer(env.RRSA_EMULATOR_PORT, 'RRSA_EMULATOR_PORT') : 18080,
     https: env.RRSA_EMULATOR_HTTPS === 'true',
-    ...(env.RRSA_EMULATOR_CA_OUT ? { caOutFile: env.RRSA_EMULATOR_CA_OUT } : {}),
+    ...(env.RRSA_EMULATOR_CA_FILE ? { caFile: env.RRSA_EMULATOR_CA_FILE } : {}),
     ...(env.RRSA_EMULATOR_ACCOUNT_ID ? { accountId: env.RRSA_EMULATOR_ACCOUNT_ID } : {}),
     ...(env.RRSA_EMULATOR_SEED ? { seed: env.RRSA_EMULATOR_SEED } : {}),
     ...(keys.length ? { accessKeys: keys.map(accessKey) } : {}),
@@ -88,7 +92,7 @@ function fromEnv(env: Env): EmulatorOptions {
   };
 }
 
-function setOverride(options: EmulatorOptions, pair: string, flag: string, field: string): void {
+function setOverride(options: StartOptions, pair: string, flag: string, field: string): void {
   const [issuer, value] = splitPair(pair, '=', flag);
   const overrides = (options.issuerOverrides ??= {});
   const current = overrides[issuer] ?? {};
@@ -98,12 +102,12 @@ function setOverride(options: EmulatorOptions, pair: string, flag: string, field
   overrides[issuer] = current;
 }
 
-type FlagHandler = (options: EmulatorOptions, value: string) => void;
+type FlagHandler = (options: StartOptions, value: string) => void;
 
 const FLAGS: Record<string, FlagHandler> = {
   '--host': (o, v) => (o.host = v),
   '--port': (o, v) => (o.port = integer(v, '--port')),
-  '--ca-out': (o, v) => (o.caOutFile = v),
+  '--ca-file': (o, v) => (o.caFile = v),
   '--tls-host': (o, v) => (o.tlsHosts = [...(o.tlsHosts ?? []), v]),
   '--account-id': (o, v) => (o.accountId = v),
   '--seed': (o, v) => (o.seed = v),
@@ -139,7 +143,14 @@ export function parseEmulatorArgs(argv: string[], env: Env = {}): ParsedArgs {
     }
     handler(options, value);
   }
-  return { help: false, options };
+  return { help: false, options: withRootKey(options) };
+}
+
+/** The first AccessKey given is the account's root key. */
+function withRootKey(options: StartOptions): StartOptions {
+  const [rootKey, ...rest] = options.accessKeys ?? [];
+  if (!rootKey) return options;
+  return { ...options, rootKey, accessKeys: rest };
 }
 
 export interface CliIo {
@@ -154,7 +165,7 @@ export interface CliIo {
 export async function runEmulatorCli(
   argv: string[],
   io: CliIo = {},
-): Promise<Emulator | undefined> {
+): Promise<RunningEmulator | undefined> {
   const stdout = io.stdout ?? ((t: string) => process.stdout.write(t));
   const stderr = io.stderr ?? ((t: string) => process.stderr.write(t));
   const parsed = parseEmulatorArgs(argv, io.env ?? process.env);
@@ -162,21 +173,21 @@ export async function runEmulatorCli(
     stdout(EMULATOR_USAGE);
     return undefined;
   }
-  const emulator = await startEmulator({ ...parsed.options, log: (m) => stderr(`${m}\n`) });
+  const emulator = await start({ ...parsed.options, log: (m: string) => stderr(`${m}\n`) });
   const line = {
     message: 'Alibaba Cloud emulator listening',
     endpoint: emulator.endpoint,
     url: emulator.url,
     https: emulator.httpsUrl !== undefined,
-    caFile: parsed.options.caOutFile,
+    caFile: emulator.caFile,
     accountId: emulator.accountId,
-    accessKeyId: emulator.accessKey.accessKeyId,
-    accessKeySecret: emulator.accessKey.accessKeySecret,
+    accessKeyId: emulator.rootKey.accessKeyId,
+    accessKeySecret: emulator.rootKey.accessKeySecret,
   };
   stdout(`${JSON.stringify(line)}\n`);
   if (io.handleSignals ?? true) {
     const stop = (): void => {
-      emulator.close().then(
+      emulator.stop().then(
         () => process.exit(0),
         () => process.exit(1),
       );
@@ -185,4 +196,12 @@ export async function runEmulatorCli(
     process.once('SIGTERM', stop);
   }
   return emulator;
+}
+
+// Run when executed directly (`node src/emulator/cli.ts`), not when imported.
+if (/[\\/]emulator[\\/]cli\.[jt]s$/.test(process.argv[1] ?? '')) {
+  runEmulatorCli(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
 }

@@ -26,6 +26,8 @@ export interface ActionContext {
   ids: IdSource;
   clock: Clock;
   jwks: JwksClient;
+  /** Diagnostics for the operator of the emulator (never sent to the client). */
+  log: (message: string) => void;
 }
 
 export type ResponseBody = Record<string, unknown>;

@@ -1,5 +1,7 @@
 import type { NonceCache } from './auth.ts';
-import type { FaultInjector } from './faults.ts';
+import { alreadyAttached, notAttached } from './errors.ts';
+import type { FaultInjector, FaultSpec } from './faults.ts';
+import { isoSeconds } from './ids.ts';
 import type { Clock, IdSource } from './ids.ts';
 import type { IssuerOverride, JwksClient } from './jwks.ts';
 import type {
@@ -33,7 +35,7 @@ export interface EmulatorControls {
   lastSeq(): number;
   /** Forget the request log and counters only. */
   resetLog(): void;
-  /** Back to a fresh account: resources, sessions, users, log, faults, clock, JWKS cache. */
+  /** Back to a fresh account: resources, sessions, users, log, faults, clock, JWKS cache, seeded ids. */
   reset(): void;
   faults: FaultInjector;
   /** Move the emulator clock (token and session expiry) forward. */
@@ -44,18 +46,28 @@ export interface EmulatorControls {
   addUser(spec: RamUserSpec): RamUserRecord;
   setUserPolicies(name: string, policies: { type: PolicyType; name: string }[]): void;
   addAccessKey(accessKeyId: string, accessKeySecret: string): void;
+  /**
+   * Attach / detach a policy to / from a role behind the API's back (no request is logged),
+   * e.g. to show "remove the policy -> 403". Throws the API's errors (EntityNotExist.Role, ...).
+   */
+  attachPolicy(roleName: string, policyName: string, type?: PolicyType): void;
+  detachPolicy(roleName: string, policyName: string, type?: PolicyType): void;
+  /** Everything the account holds, as plain JSON. */
   dump(): StateDump;
 }
 
 export interface ControlDeps {
   state: EmulatorState;
   ids: IdSource;
+  /** The seeded streams reset() rewinds (ids, fault draws). */
+  streams: IdSource[];
   clock: Clock;
   jwks: JwksClient;
   faults: FaultInjector;
   recorder: RequestRecorder;
   nonces: NonceCache;
   initialUsers: RamUserSpec[];
+  initialFaults: FaultSpec[];
 }
 
 export function createControls(deps: ControlDeps): EmulatorControls {
@@ -71,7 +83,18 @@ export function createControls(deps: ControlDeps): EmulatorControls {
     state.users.set(spec.name.toLowerCase(), user);
     return user;
   };
-  for (const user of deps.initialUsers) addUser(user);
+  const seedState = (): void => {
+    for (const user of deps.initialUsers) addUser(user);
+    for (const fault of deps.initialFaults) deps.faults.add(fault);
+  };
+  const findAttachment = (roleName: string, policyName: string, type: PolicyType) => {
+    const role = state.requireRole(roleName);
+    const policy = state.requirePolicy(type, policyName);
+    const lower = policy.name.toLowerCase();
+    const index = role.policies.findIndex((p) => p.type === type && p.name.toLowerCase() === lower);
+    return { role, policy, index };
+  };
+  seedState();
   return {
     requests: (filter) => recorder.entries(filter),
     count: (filter) => recorder.count(filter),
@@ -85,7 +108,8 @@ export function createControls(deps: ControlDeps): EmulatorControls {
       deps.clock.reset();
       deps.jwks.clearCache();
       deps.nonces.clear();
-      for (const user of deps.initialUsers) addUser(user);
+      for (const stream of deps.streams) stream.reset();
+      seedState();
     },
     faults: deps.faults,
     advanceTime: (seconds) => deps.clock.advance(seconds * 1000),
@@ -99,6 +123,16 @@ export function createControls(deps: ControlDeps): EmulatorControls {
     },
     addAccessKey: (id, secret) => {
       state.accountKeys.set(id, secret);
+    },
+    attachPolicy: (roleName, policyName, type = 'Custom') => {
+      const { role, policy, index } = findAttachment(roleName, policyName, type);
+      if (index >= 0) throw alreadyAttached();
+      role.policies.push({ type, name: policy.name, attachDate: isoSeconds(deps.clock.now()) });
+    },
+    detachPolicy: (roleName, policyName, type = 'Custom') => {
+      const { role, index } = findAttachment(roleName, policyName, type);
+      if (index < 0) throw notAttached();
+      role.policies.splice(index, 1);
     },
     dump: () => state.dump(),
   };

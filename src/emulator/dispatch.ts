@@ -77,6 +77,34 @@ export function errorBody(
   };
 }
 
+interface ParsedRequest {
+  rawQuery: string;
+  /** Query and form parameters merged (the credentials SDK posts a form, reference §6). */
+  params: Record<string, string>;
+  action: string;
+  version: string | undefined;
+}
+
+/** How far a request got: what the request log records about it. */
+interface Progress {
+  spec?: ActionSpec;
+  caller: Caller;
+  faulted: boolean;
+}
+
+function parseRequest(request: ApiRequest): ParsedRequest {
+  const queryIndex = request.url.indexOf('?');
+  const rawQuery = queryIndex >= 0 ? request.url.slice(queryIndex + 1) : '';
+  const form = isForm(request.headers) ? parseQuery(request.body.toString('utf8')) : {};
+  const params = { ...parseQuery(rawQuery), ...form };
+  return {
+    rawQuery,
+    params,
+    action: headerOf(request.headers, 'x-acs-action') ?? params.Action ?? '',
+    version: headerOf(request.headers, 'x-acs-version') ?? params.Version,
+  };
+}
+
 export class ApiDispatcher {
   private readonly deps: DispatcherDeps;
   private readonly byVersion = new Map<string, ActionSpec>();
@@ -102,49 +130,53 @@ export class ApiDispatcher {
   }
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
-    const { recorder, ids, clock } = this.deps;
     const started = performance.now();
-    const seq = recorder.nextSeq();
-    const requestId = ids.uuid();
-    const { rawQuery, params, action, version } = parseApiRequest(request);
-    const state: { spec?: ActionSpec; caller: Caller; faulted: boolean } = {
-      caller: { kind: 'anonymous' },
-      faulted: false,
-    };
+    const seq = this.deps.recorder.nextSeq();
+    const requestId = this.deps.ids.uuid();
+    const parsed = parseRequest(request);
+    const progress: Progress = { caller: { kind: 'anonymous' }, faulted: false };
     let response: ApiResponse;
     try {
-      const body = await this.run(request, rawQuery, params, action, version, state);
-      response = {
-        status: 200,
-        headers: {},
-        body: { RequestId: requestId, ...body },
-      };
+      const body = await this.run(request, parsed, progress);
+      response = { status: 200, headers: {}, body: { RequestId: requestId, ...body } };
     } catch (thrown) {
       const error = thrown instanceof ApiError ? thrown : this.unexpected(thrown);
       response = {
         status: error.status,
-        headers: error.headers,
-        body: errorBody(error, requestId, state.spec?.service),
+        headers: { ...error.headers },
+        body: errorBody(error, requestId, progress.spec?.service),
       };
     }
-    recorder.record({
+    this.record(seq, requestId, started, parsed, progress, response);
+    response.headers['x-acs-request-id'] = requestId;
+    return response;
+  }
+
+  private record(
+    seq: number,
+    requestId: string,
+    started: number,
+    parsed: ParsedRequest,
+    progress: Progress,
+    response: ApiResponse,
+  ): void {
+    const { spec, caller } = progress;
+    this.deps.recorder.record({
       seq,
-      time: new Date(clock.now()).toISOString(),
-      service: state.spec?.service,
-      action: state.spec?.action ?? (action || '<none>'),
-      version,
-      write: state.spec?.write ?? false,
-      caller: state.caller.kind,
-      accessKeyId: 'accessKeyId' in state.caller ? state.caller.accessKeyId : undefined,
+      time: new Date(this.deps.clock.now()).toISOString(),
+      service: spec?.service,
+      action: spec?.action ?? (parsed.action || '<none>'),
+      version: parsed.version,
+      write: spec?.write ?? false,
+      caller: caller.kind,
+      accessKeyId: 'accessKeyId' in caller ? caller.accessKeyId : undefined,
       status: response.status,
       code: response.status >= 400 ? String(response.body.Code) : undefined,
       requestId,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
-      params: redactParams(params),
-      faulted: state.faulted,
+      params: redactParams(parsed.params),
+      faulted: progress.faulted,
     });
-    response.headers['x-acs-request-id'] = requestId;
-    return response;
   }
 
   private unexpected(thrown: unknown): ApiError {
@@ -154,11 +186,8 @@ export class ApiDispatcher {
 
   private async run(
     request: ApiRequest,
-    rawQuery: string,
-    params: Record<string, string>,
-    action: string,
-    version: string | undefined,
-    state: { spec?: ActionSpec; caller: Caller; faulted: boolean },
+    { rawQuery, params, action, version }: ParsedRequest,
+    state: Progress,
   ): Promise<Record<string, unknown>> {
     const { deps } = this;
     if (!action) throw missingParam('Action');
@@ -187,24 +216,9 @@ export class ApiDispatcher {
       ids: deps.ids,
       clock: deps.clock,
       jwks: deps.jwks,
+      log: deps.log ?? (() => {}),
     };
     authorize(spec, ctx);
     return spec.handler(ctx);
   }
-}
-
-/** Query and form parameters merged; the action from `x-acs-action` (V3) or `Action` (V1). */
-function parseApiRequest(request: ApiRequest): {
-  rawQuery: string;
-  params: Record<string, string>;
-  action: string;
-  version: string | undefined;
-} {
-  const queryIndex = request.url.indexOf('?');
-  const rawQuery = queryIndex >= 0 ? request.url.slice(queryIndex + 1) : '';
-  const form = isForm(request.headers) ? parseQuery(request.body.toString('utf8')) : {};
-  const params: Record<string, string> = { ...parseQuery(rawQuery), ...form };
-  const action = headerOf(request.headers, 'x-acs-action') ?? params.Action ?? '';
-  const version = headerOf(request.headers, 'x-acs-version') ?? params.Version;
-  return { rawQuery, params, action, version };
 }

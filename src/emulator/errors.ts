@@ -62,10 +62,6 @@ export function accessKeyNotFound(): ApiError {
   return new ApiError('InvalidAccessKeyId.NotFound', 404, 'Specified access key is not found.');
 }
 
-export function missingAccessKeyId(): ApiError {
-  return missingParam('AccessKeyId');
-}
-
 // [unconfirmed] statuses for the security-token family: 400, like the other gateway checks.
 export function securityTokenExpired(): ApiError {
   return new ApiError('InvalidSecurityToken.Expired', 400, 'Specified SecurityToken is expired.');

@@ -12,6 +12,11 @@ export class IdSource {
     this.seed = String(seed);
   }
 
+  /** Back to the start of the stream (a reset emulator repeats the ids of a fresh one). */
+  reset(): void {
+    this.counter = 0;
+  }
+
   bytes(count: number): Buffer {
     const chunks: Buffer[] = [];
     let have = 0;

@@ -1,10 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ADMIN_PREFIX, handleAdmin } from './admin.ts';
 import { NonceCache } from './auth.ts';
-import { generateTlsMaterial, type TlsMaterial } from './certs.ts';
+import { generateTlsMaterial } from './certs.ts';
 import { createControls, type EmulatorControls, type RamUserSpec } from './controls.ts';
 import { ApiDispatcher } from './dispatch.ts';
-import { FaultInjector } from './faults.ts';
+import { FaultInjector, type FaultSpec } from './faults.ts';
 import { IMS_ACTIONS } from './ims.ts';
 import { Clock, IdSource } from './ids.ts';
 import { type IssuerOverride, JwksClient } from './jwks.ts';
@@ -19,17 +21,17 @@ import { STS_ACTIONS } from './sts.ts';
 /**
  * The local Alibaba Cloud (RAM 2015-05-01, STS 2015-04-01, IMS 2019-08-15) that the unmodified
  * @alicloud SDKs talk to: `new Ram(new Config({accessKeyId, accessKeySecret,
- * endpoint: emulator.endpoint, protocol: 'http'}))`. See docs/emulator.md.
+ * endpoint: emulator.endpoint, protocol: 'http'}))`. Start with `start()`; see docs/emulator.md.
  */
 
 export type { EmulatorControls, RamUserSpec } from './controls.ts';
 export type { FaultRule, FaultSpec } from './faults.ts';
 export type { IssuerOverride } from './jwks.ts';
 export type { CountersSnapshot, RequestFilter, RequestRecord } from './recorder.ts';
-export type { Quotas, StateDump } from './state.ts';
+export type { PolicyType, Quotas, StateDump } from './state.ts';
 
 export const DEFAULT_ACCOUNT_ID = '1234567890123456';
-export const DEFAULT_ACCESS_KEY = {
+export const DEFAULT_ROOT_KEY: AccessKey = {
   accessKeyId: 'LTAI5tEmulatorRootKey001',
   accessKeySecret: 'emulator-root-secret-000000000',
 };
@@ -39,79 +41,107 @@ export interface AccessKey {
   accessKeySecret: string;
 }
 
-export interface EmulatorOptions {
+export interface StartOptions {
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (a free port). */
   port?: number;
   /** Also speak HTTPS on the same port, with a generated CA (default false). */
   https?: boolean;
-  /** Reuse a CA and server certificate instead of generating them. */
-  tls?: TlsMaterial;
   /** Extra DNS names / IPs for the server certificate (127.0.0.1, ::1, localhost are always in). */
   tlsHosts?: string[];
-  /** Write the CA certificate (PEM) here once listening. */
-  caOutFile?: string;
+  /** Where to write the CA (PEM) with https on; default a temporary file removed by stop(). */
+  caFile?: string;
   accountId?: string;
   /** Seeds RoleIds, RequestIds, STS keys and fault rates (default "rrsa-emulator"). */
   seed?: string | number;
-  /** Long-term keys of the account (allowed everything); default DEFAULT_ACCESS_KEY. */
+  /** The account's own AccessKey (allowed everything); default DEFAULT_ROOT_KEY. */
+  rootKey?: AccessKey;
+  /** Further account AccessKeys. */
   accessKeys?: AccessKey[];
+  /** RAM users with their own AccessKey, authorised by their policies. */
   users?: RamUserSpec[];
+  /** Issuer URL -> where to fetch its discovery document / JWKS and which CA to trust. */
   issuerOverrides?: Record<string, IssuerOverride>;
+  /** Fault rules installed at start (and again after reset()). */
+  faults?: FaultSpec[];
   quotas?: Partial<Quotas>;
   /** Accepted skew of x-acs-date / Timestamp against the wall clock; 0 disables (default 900). */
   timestampWindowSeconds?: number;
   /** How long an issuer's JWKS is cached (default 60). */
   jwksCacheSeconds?: number;
-  /** Time source for the emulator clock (default Date.now). */
-  now?: () => number;
   /** Request-log ring size (default 5000). */
   requestLogLimit?: number;
   /** Diagnostic output (internal errors); default silent. */
   log?: (message: string) => void;
 }
 
-export interface Emulator {
+export interface RunningEmulator {
   /** `127.0.0.1:PORT`: what the SDKs take as `endpoint` (host[:port] only, reference §2.1). */
   endpoint: string;
-  host: string;
   port: number;
-  /** `http://127.0.0.1:PORT`, for the admin endpoints. */
+  /** `http://127.0.0.1:PORT`; the admin endpoints are under `${url}/__emulator/`. */
   url: string;
-  /** `https://127.0.0.1:PORT` when HTTPS is on. */
+  /** `https://127.0.0.1:PORT` when HTTPS is on (same port as http). */
   httpsUrl: string | undefined;
-  /** The CA to trust for HTTPS (also written to `caOutFile`). */
+  /** The CA to trust for HTTPS, as PEM and as a file (for NODE_EXTRA_CA_CERTS). */
   caPem: string | undefined;
+  caFile: string | undefined;
   accountId: string;
-  /** The first long-term account key. */
-  accessKey: AccessKey;
-  state: EmulatorState;
+  /** The account's own AccessKey. */
+  rootKey: AccessKey;
   controls: EmulatorControls;
-  close(): Promise<void>;
+  /** Closes the port and every open connection; removes a temporary CA file. */
+  stop(): Promise<void>;
 }
 
-export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const { host, accountId, seed } = withDefaults(options);
-  const clock = new Clock(options.now);
+async function writeCa(
+  pem: string,
+  file: string | undefined,
+): Promise<{ file: string; tmp?: string }> {
+  if (file) {
+    await writeFile(file, pem);
+    return { file };
+  }
+  const tmp = await mkdtemp(join(tmpdir(), 'rrsa-emulator-'));
+  await writeFile(join(tmp, 'ca.pem'), pem);
+  return { file: join(tmp, 'ca.pem'), tmp };
+}
+
+/** The in-memory account, its controls and the API dispatcher (no sockets yet). */
+function assemble(options: StartOptions): {
+  controls: EmulatorControls;
+  dispatcher: ApiDispatcher;
+} {
+  const seed = String(options.seed ?? 'rrsa-emulator');
+  const clock = new Clock();
   const ids = new IdSource(seed);
+  const state = new EmulatorState(options.accountId ?? DEFAULT_ACCOUNT_ID, {
+    ...DEFAULT_QUOTAS,
+    ...options.quotas,
+  });
+  for (const key of [options.rootKey ?? DEFAULT_ROOT_KEY, ...(options.accessKeys ?? [])]) {
+    state.accountKeys.set(key.accessKeyId, key.accessKeySecret);
+  }
+  const jwks = new JwksClient({
+    overrides: options.issuerOverrides ?? {},
+    cacheMs: (options.jwksCacheSeconds ?? 60) * 1000,
+  });
   const faultIds = new IdSource(`${seed}:faults`);
-  const state = new EmulatorState(accountId, { ...DEFAULT_QUOTAS, ...options.quotas });
-  const accessKeys = options.accessKeys?.length ? options.accessKeys : [DEFAULT_ACCESS_KEY];
-  for (const key of accessKeys) state.accountKeys.set(key.accessKeyId, key.accessKeySecret);
-  const jwks = new JwksClient(jwksOptions(options));
   const faults = new FaultInjector(() => faultIds.float());
   const recorder = new RequestRecorder(options.requestLogLimit);
   const nonces = new NonceCache();
   const controls = createControls({
     state,
     ids,
+    streams: [ids, faultIds],
     clock,
     jwks,
     faults,
     recorder,
     nonces,
     initialUsers: options.users ?? [],
+    initialFaults: options.faults ?? [],
   });
   const dispatcher = new ApiDispatcher({
     state,
@@ -122,14 +152,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     recorder,
     actions: [...ROLE_ACTIONS, ...POLICY_ACTIONS, ...TAG_ACTIONS, ...STS_ACTIONS, ...IMS_ACTIONS],
     auth: {
-      timestampWindowMs: timestampWindowMs(options),
+      timestampWindowMs: (options.timestampWindowSeconds ?? 900) * 1000,
       wallClock: Date.now,
       now: () => clock.now(),
       nonces,
     },
     ...(options.log ? { log: options.log } : {}),
   });
-  const tls = options.tls ?? (options.https ? generateTlsMaterial(options.tlsHosts) : undefined);
+  return { controls, dispatcher };
+}
+
+/** Starts an emulator; `stop()` it when done. */
+export async function start(options: StartOptions = {}): Promise<RunningEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+  const { controls, dispatcher } = assemble(options);
+  const tls = options.https ? generateTlsMaterial(options.tlsHosts) : undefined;
   let info: Record<string, unknown> = {};
   const server = await listen(
     { host, port: options.port ?? 0, tls },
@@ -139,53 +177,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         : dispatcher.handle(request),
     options.log,
   );
-  const hostPart = host.includes(':') ? `[${host}]` : host;
-  const endpoint = `${hostPart}:${server.port}`;
-  info = {
-    endpoint,
-    accountId,
-    https: tls !== undefined,
-    ...(tls ? { caPem: tls.caCertPem } : {}),
-  };
-  if (tls && options.caOutFile) await writeFile(options.caOutFile, tls.caCertPem);
+  const endpoint = `${host.includes(':') ? `[${host}]` : host}:${server.port}`;
+  const ca = tls ? await writeCa(tls.caCertPem, options.caFile) : undefined;
+  info = { endpoint, accountId, https: tls !== undefined, caFile: ca?.file, caPem: tls?.caCertPem };
   return {
     endpoint,
-    host,
     port: server.port,
     url: `http://${endpoint}`,
-    ...tlsUrls(endpoint, tls),
+    httpsUrl: tls ? `https://${endpoint}` : undefined,
+    caPem: tls?.caCertPem,
+    caFile: ca?.file,
     accountId,
-    accessKey: accessKeys[0] ?? DEFAULT_ACCESS_KEY,
-    state,
+    rootKey: options.rootKey ?? DEFAULT_ROOT_KEY,
     controls,
-    close: () => server.close(),
+    stop: async () => {
+      await server.close();
+      if (ca?.tmp) await rm(ca.tmp, { recursive: true, force: true });
+    },
   };
-}
-
-function tlsUrls(
-  endpoint: string,
-  tls: TlsMaterial | undefined,
-): { httpsUrl: string | undefined; caPem: string | undefined } {
-  return tls
-    ? { httpsUrl: `https://${endpoint}`, caPem: tls.caCertPem }
-    : { httpsUrl: undefined, caPem: undefined };
-}
-
-function withDefaults(options: EmulatorOptions): { host: string; accountId: string; seed: string } {
-  return {
-    host: options.host ?? '127.0.0.1',
-    accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
-    seed: String(options.seed ?? 'rrsa-emulator'),
-  };
-}
-
-function jwksOptions(options: EmulatorOptions): ConstructorParameters<typeof JwksClient>[0] {
-  return {
-    overrides: options.issuerOverrides ?? {},
-    cacheMs: (options.jwksCacheSeconds ?? 60) * 1000,
-  };
-}
-
-function timestampWindowMs(options: EmulatorOptions): number {
-  return (options.timestampWindowSeconds ?? 900) * 1000;
 }

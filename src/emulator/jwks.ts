@@ -49,7 +49,11 @@ function getJson(
       parsed,
       {
         method: 'GET',
-        headers: { accept: 'application/json', ...(override?.headers ?? {}) },
+        // kube-apiserver answers 406 to a JWKS request that does not accept jwk-set+json.
+        headers: {
+          accept: 'application/json, application/jwk-set+json',
+          ...(override?.headers ?? {}),
+        },
         ...(override?.caPem ? { ca: override.caPem } : {}),
         timeout: timeoutMs,
       },

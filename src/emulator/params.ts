@@ -1,4 +1,4 @@
-import { ApiError, missingParam, paramInvalid, paramInvalidChars, paramLength } from './errors.ts';
+import { missingParam, paramInvalid, paramInvalidChars, paramLength } from './errors.ts';
 
 /**
  * Typed access to the merged request parameters (query plus form body), raising the errors
@@ -117,7 +117,3 @@ export function parseTags(params: Params, name = 'Tag', maxCount = 20): TagInput
 
 export const ROLE_NAME_CHARS = /[A-Za-z0-9.-]/;
 export const POLICY_NAME_CHARS = /[A-Za-z0-9-]/;
-
-export function isApiError(error: unknown): error is ApiError {
-  return error instanceof ApiError;
-}

@@ -17,6 +17,7 @@ import type { TlsMaterial } from './certs.ts';
 /** Request lines of up to 64 KiB: a 6,144-character policy is ~10.5 KB URL-encoded (§2.7). */
 export const MAX_HEADER_SIZE = 65536;
 const MAX_BODY = 2 * 1024 * 1024;
+const KEEP_ALIVE_MS = 10 * 60 * 1000;
 
 export interface RawRequest {
   method: string;
@@ -101,6 +102,11 @@ export async function listen(
         onRequest,
       )
     : undefined;
+  // Idle keep-alive connections stay open long: a server closing one just as a client reuses it
+  // makes the client fail with ECONNRESET (Node's default is 5 s). stop() destroys them anyway.
+  for (const server of [http, https]) {
+    if (server) server.keepAliveTimeout = KEEP_ALIVE_MS;
+  }
   const sockets = new Set<Socket>();
   const front: Server = https
     ? createTcpServer((socket) => {

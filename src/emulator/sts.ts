@@ -161,7 +161,8 @@ async function verifySignature(ctx: ActionContext, jwt: DecodedJwt, issuer: stri
     if (candidateKeys(jwt, jwks).length === 0 && (ctx.jwks.cachedFor(issuer) ?? 0) > 1000) {
       jwks = await ctx.jwks.keys(issuer, true);
     }
-  } catch {
+  } catch (error) {
+    ctx.log(`emulator: fetching the keys of ${issuer} failed: ${String(error)}`);
     throw oidcIssuerBroken(issuer);
   }
   if (!verifyJwtSignature(jwt, candidateKeys(jwt, jwks))) throw oidcInvalidSignature();

@@ -4,7 +4,10 @@ import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
 import { BindingController } from '../../src/controller/controller.ts';
 import { startControlPlane, type ControlPlane } from '../../src/devenv/controlplane.ts';
 import { installCrds, kubectl } from '../../src/devenv/kubectl.ts';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import {
+  start as startEmulator,
+  type RunningEmulator as Emulator,
+} from '../../src/emulator/index.ts';
 import { DEFAULT_GUARDRAILS } from '../../src/identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeEventSink } from '../../src/kube/events.ts';
@@ -29,7 +32,7 @@ beforeAll(async () => {
       ims: emulator.endpoint,
       protocol: 'http',
     },
-    emulator.accessKey,
+    emulator.rootKey,
   );
   controller = new BindingController({
     kube,
@@ -52,7 +55,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await controller?.stop();
-  await emulator?.close();
+  await emulator?.stop();
   await cp?.stop();
 });
 
@@ -108,7 +111,7 @@ describe('the apiserver restarted under the operator', () => {
       await new AlibabaRam(
         createSdkClients(
           { region: 'cn-hangzhou', ram: emulator.endpoint, protocol: 'http' },
-          emulator.accessKey,
+          emulator.rootKey,
         ).ram,
       ).listPoliciesForRole(changed.status!.roleName!),
     ).toHaveLength(2);

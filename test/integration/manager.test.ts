@@ -3,7 +3,10 @@ import { spawnManager, type ManagerProcess } from '../support/manager-process.ts
 import { join } from 'node:path';
 import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
 import { kubectl } from '../../src/devenv/kubectl.ts';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import {
+  start as startEmulator,
+  type RunningEmulator as Emulator,
+} from '../../src/emulator/index.ts';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
 import { eventually } from '../support/operator-env.ts';
 
@@ -36,7 +39,7 @@ beforeAll(async () => {
   emulator = await startEmulator({ seed: clusterId });
   await createClusterOidcProvider({
     endpoint: emulator.endpoint,
-    credentials: emulator.accessKey,
+    credentials: emulator.rootKey,
     clusterId,
     issuerUrl: cp.issuer,
     issuerCaPem: cp.caPem,
@@ -45,7 +48,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
-  await emulator?.close();
+  await emulator?.stop();
 });
 
 describe('rrsa-operator manager (child processes, real apiserver, emulator)', () => {
@@ -127,8 +130,8 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
           RRSA_STS_ENDPOINT: emulator.endpoint,
           RRSA_IMS_ENDPOINT: emulator.endpoint,
           RRSA_ENDPOINT_PROTOCOL: 'http',
-          ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.accessKey.accessKeyId,
-          ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.accessKey.accessKeySecret,
+          ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.rootKey.accessKeyId,
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.rootKey.accessKeySecret,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -3,7 +3,10 @@ import { AlibabaRam } from '../../src/cloud/alibaba-ram.ts';
 import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
 import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
 import { kubectl } from '../../src/devenv/kubectl.ts';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import {
+  start as startEmulator,
+  type RunningEmulator as Emulator,
+} from '../../src/emulator/index.ts';
 import { ownedTrustDocument, sameJson } from '../../src/identity/trust-policy.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
@@ -23,7 +26,7 @@ beforeAll(async () => {
   emulator = await startEmulator({ seed: clusterId });
   await createClusterOidcProvider({
     endpoint: emulator.endpoint,
-    credentials: emulator.accessKey,
+    credentials: emulator.rootKey,
     clusterId,
     issuerUrl: cp.issuer,
     issuerCaPem: cp.caPem,
@@ -37,13 +40,13 @@ beforeAll(async () => {
         ims: emulator.endpoint,
         protocol: 'http',
       },
-      emulator.accessKey,
+      emulator.rootKey,
     ).ram,
   );
 });
 afterAll(async () => {
   for (const r of replicas) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  await emulator?.close();
+  await emulator?.stop();
 });
 
 async function listBindings(ns: string): Promise<PodIdentityBinding[]> {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { findFreePort } from '../../src/devenv/ports.ts';
-import type { Emulator } from '../../src/emulator/index.ts';
+import type { RunningEmulator as Emulator } from '../../src/emulator/index.ts';
 import { testControlPlane } from './cluster.ts';
 
 export interface ManagerProcess {
@@ -45,8 +45,8 @@ export async function spawnManager(input: {
         RRSA_LOG_LEVEL: 'info',
         // Controller-focused replicas; the webhook has its own suites (and a fixed port).
         RRSA_WEBHOOK: 'false',
-        ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.accessKey.accessKeyId,
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.accessKey.accessKeySecret,
+        ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.rootKey.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.rootKey.accessKeySecret,
         ...input.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,10 @@ import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
 import { BindingController } from '../../src/controller/controller.ts';
 import type { ClusterIdentity } from '../../src/controller/types.ts';
 import { kubectl } from '../../src/devenv/kubectl.ts';
-import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import {
+  start as startEmulator,
+  type RunningEmulator as Emulator,
+} from '../../src/emulator/index.ts';
 import { DEFAULT_GUARDRAILS, type Guardrails } from '../../src/identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig, type KubeClients } from '../../src/kube/client.ts';
 import { KubeEventSink } from '../../src/kube/events.ts';
@@ -41,7 +44,7 @@ export interface OperatorEnvOptions {
 export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promise<OperatorEnv> {
   const cp = testControlPlane();
   const emulator = await startEmulator({ seed: uniqueName('seed') });
-  const clients = (keys = emulator.accessKey) =>
+  const clients = (keys = emulator.rootKey) =>
     createSdkClients(
       {
         region: 'cn-hangzhou',
@@ -101,7 +104,7 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
     },
     stop: async () => {
       await controller.stop();
-      await emulator.close();
+      await emulator.stop();
     },
   };
   return env;

@@ -7,8 +7,9 @@ const USAGE = `usage: rrsa-operator <command> [flags]
 
 commands:
   manager [flags]    run the operator (manager --help lists every flag)
-  sandbox [--once]   start a local control plane with the operator's CRDs installed
-                     (--once: exit after setting up instead of waiting for Ctrl-C)
+  sandbox [--once]   the offline sandbox: local Kubernetes + cloud emulator + the operator,
+                     the samples applied and the ACK RRSA demo walked end to end
+                     (--once: exit after the walkthrough instead of waiting for Ctrl-C)
   doctor ...         explain why a pod has or lacks RRSA credentials (doctor --help)
   help               show this message
 `;
@@ -20,12 +21,11 @@ async function main(argv: string[]): Promise<number> {
     case 'sandbox': {
       const unknown = rest.filter((a) => a !== '--once');
       if (unknown.length > 0) return usageError(`unknown flag for sandbox: ${unknown.join(' ')}`);
-      await runSandbox({
+      return runSandbox({
         once: rest.includes('--once'),
         repoRoot: resolve(process.env.RRSA_REPO_ROOT ?? process.cwd()),
         print: (line) => process.stdout.write(`${line}\n`),
       });
-      return 0;
     }
     case 'manager':
       return runManager(rest);

@@ -130,9 +130,12 @@ export class BindingController {
           metrics?.reconcileDuration.observe(durationMs / 1000);
           metrics?.queueDepth.set(this.#queue.len());
           if (result === 'error') {
-            metrics?.reconcileErrors.inc({ reason: errorReason(error) });
+            const reason = errorReason(error);
+            metrics?.reconcileErrors.inc({ reason });
             metrics?.queueRetries.inc();
-            logger.warn('reconcile failed; retrying', { binding: key, error: String(error) });
+            // A stale cached object is optimistic concurrency working, not a problem to report.
+            const level = reason === 'StaleObjectError' ? 'debug' : 'warn';
+            logger.log(level, 'reconcile failed; retrying', { binding: key, error: String(error) });
           } else {
             logger.debug('reconciled', { binding: key, durationMs: Math.round(durationMs) });
           }

@@ -3,7 +3,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type RamModule from '@alicloud/ram20150501';
 import { CreatePolicyRequest } from '@alicloud/ram20150501';
 import { createSdkClients } from '../cloud/sdk-clients.ts';
 import { createCertificateAuthority } from '../devenv/pki.ts';

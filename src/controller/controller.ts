@@ -27,6 +27,11 @@ export interface BindingControllerOptions {
   concurrency: number;
   metrics?: ControllerMetrics | undefined;
   backoff?: BackoffOptions | undefined;
+  /**
+   * Only bindings with these labels (a label selector such as `shard=a`): lets several operators
+   * share a cluster (sharding, canaries, and tests that run one operator per test file).
+   */
+  bindingSelector?: string | undefined;
   /** A ServiceAccount informer shared with the webhook; started here when not given. */
   serviceAccounts?: ResilientInformer<V1ServiceAccount> | undefined;
 }
@@ -58,11 +63,13 @@ export class BindingController {
       name: 'podidentitybindings',
       kubeConfig: kube.kubeConfig,
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
       list: async () =>
         (await kube.custom.listClusterCustomObject({
           group: GROUP,
           version: VERSION,
           plural: PLURAL,
+          ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
         })) as never,
       onEvent: (_event, object) => {
         const binding = object as unknown as PodIdentityBinding;

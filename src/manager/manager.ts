@@ -43,6 +43,7 @@ export interface ManagerConfig {
   deniedPolicies: string[];
   allowedRoleNames: string[];
   allowAdoption: boolean;
+  bindingSelector?: string;
   namespace: string;
   leaderElect: boolean;
   leaseDuration: number;
@@ -119,6 +120,7 @@ export async function startManager(
     resyncMs: config.resync * 1000,
     concurrency: config.concurrency,
     metrics,
+    bindingSelector: config.bindingSelector,
   });
   const health = new HealthServer(metrics.registry);
   let controllerRunning = false;

@@ -25,7 +25,7 @@ function binding(ns: string, name: string, spec: Record<string, unknown>): objec
   return {
     apiVersion: 'rrsa.dev/v1alpha1',
     kind: 'PodIdentityBinding',
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: ns, labels: env.labels },
     spec,
   };
 }

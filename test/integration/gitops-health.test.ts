@@ -58,7 +58,7 @@ describe('GitOps health of PodIdentityBinding status written by the controller',
         input: JSON.stringify({
           apiVersion: 'rrsa.dev/v1alpha1',
           kind: 'PodIdentityBinding',
-          metadata: { name, namespace: ns },
+          metadata: { name, namespace: ns, labels: env.labels },
           spec,
         }),
       });

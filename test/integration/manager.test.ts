@@ -67,7 +67,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
       input: JSON.stringify({
         apiVersion: 'rrsa.dev/v1alpha1',
         kind: 'PodIdentityBinding',
-        metadata: { name: 'one', namespace: ns },
+        metadata: { name: 'one', namespace: ns, labels: { 'rrsa.dev/test-env': clusterId } },
         spec: { serviceAccountName: 'one', createServiceAccount: true },
       }),
     });
@@ -98,7 +98,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
       input: JSON.stringify({
         apiVersion: 'rrsa.dev/v1alpha1',
         kind: 'PodIdentityBinding',
-        metadata: { name: 'two', namespace: ns },
+        metadata: { name: 'two', namespace: ns, labels: { 'rrsa.dev/test-env': clusterId } },
         spec: { serviceAccountName: 'two', createServiceAccount: true },
       }),
     });

@@ -16,7 +16,7 @@ async function apply(ns: string, name: string, spec: object): Promise<void> {
     input: JSON.stringify({
       apiVersion: 'rrsa.dev/v1alpha1',
       kind: 'PodIdentityBinding',
-      metadata: { name, namespace: ns },
+      metadata: { name, namespace: ns, labels: env.labels },
       spec,
     }),
   });

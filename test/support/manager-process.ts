@@ -45,6 +45,8 @@ export async function spawnManager(input: {
         RRSA_LOG_LEVEL: 'info',
         // Controller-focused replicas; the webhook has its own suites (and a fixed port).
         RRSA_WEBHOOK: 'false',
+        // Only this test's bindings (other test files run their own operators in parallel).
+        RRSA_BINDING_SELECTOR: `rrsa.dev/test-env=${input.clusterId}`,
         ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.rootKey.accessKeyId,
         ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.rootKey.accessKeySecret,
         ...input.env,

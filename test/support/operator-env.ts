@@ -25,6 +25,8 @@ export interface OperatorEnv {
   /** Clients with the cluster admin's credentials (for test setup and read-back). */
   admin: KubeClients;
   controller: BindingController;
+  /** Put these labels on every binding this env's controller should see (see bindingSelector). */
+  labels: Record<string, string>;
   restartController(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,6 +58,9 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
       keys,
     );
   const clusterId = uniqueName('c');
+  // Test files run in parallel against one apiserver, each with its own operator: every operator
+  // only sees the bindings labelled for it, as sharded operators would in a real cluster.
+  const labels = { 'rrsa.dev/test-env': clusterId };
   const cluster: ClusterIdentity = {
     clusterId,
     accountId: emulator.accountId,
@@ -85,6 +90,7 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
       concurrency: options.concurrency ?? 4,
       metrics,
       backoff: { baseMs: 50, maxMs: 2000 },
+      bindingSelector: `rrsa.dev/test-env=${clusterId}`,
     });
   };
   let controller = makeController();
@@ -94,6 +100,7 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
     rootRam: new AlibabaRam(clients().ram),
     cluster,
     admin,
+    labels,
     get controller() {
       return controller;
     },

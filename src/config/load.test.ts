@@ -68,3 +68,43 @@ describe('loadConfig', () => {
     expect(renderHelp()).toContain('(default rrsa-)');
   });
 });
+
+describe('the option table covers the manager', () => {
+  it('declares every setting the manager reads, with a usable default', () => {
+    const config = loadConfig({ argv: ['--cluster-id=c1'], env: {} });
+    const required: Record<string, string> = {
+      region: 'string',
+      roleNamePrefix: 'string',
+      endpointProtocol: 'string',
+      vpcEndpoints: 'boolean',
+      resync: 'number',
+      ramQps: 'number',
+      ramBurst: 'number',
+      concurrency: 'number',
+      allowedPolicies: 'object',
+      deniedPolicies: 'object',
+      allowedRoleNames: 'object',
+      allowAdoption: 'boolean',
+      namespace: 'string',
+      leaderElect: 'boolean',
+      leaseDuration: 'number',
+      metricsPort: 'number',
+      healthPort: 'number',
+      logLevel: 'string',
+      webhook: 'boolean',
+      webhookPort: 'number',
+      webhookCertMode: 'string',
+      webhookCertDir: 'string',
+      webhookIpAddresses: 'object',
+      webhookMinTls: 'string',
+      missingServiceAccount: 'string',
+      injectStsEnv: 'boolean',
+    };
+    for (const [key, type] of Object.entries(required))
+      expect([key, typeof config[key]]).toEqual([key, type]);
+    expect(
+      loadConfig({ argv: ['--cluster-id=c1', '--binding-selector=shard=a'], env: {} })
+        .bindingSelector,
+    ).toBe('shard=a');
+  });
+});

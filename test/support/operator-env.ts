@@ -118,7 +118,7 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
 }
 
 /** Applies config/rbac and returns a kubeconfig holding a token of rrsa-system/rrsa-operator. */
-async function operatorCredentials(
+export async function operatorCredentials(
   adminKubeconfig: string,
   server: string,
   caPem: string,

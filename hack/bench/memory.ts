@@ -2,6 +2,8 @@
 // bindings in its caches.  node hack/bench/memory.ts [--service-accounts 10000] [--bindings 5000]
 // Bindings ask for a denied policy, so each is reconciled (status written) without RAM calls:
 // this measures the caches and the reconcile path, not the cloud.
+// --node-options '--max-old-space-size=256' runs the manager as a container memory limit would
+// (Node sizes its heap from the cgroup limit; on a 24 GiB host it lets garbage pile up).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ for (let i = 2; i < process.argv.length; i += 2)
   args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const serviceAccounts = Number(args.get('service-accounts') ?? 10_000);
 const bindings = Number(args.get('bindings') ?? 5_000);
+const nodeOptions = args.get('node-options') ?? '';
 const namespaces = 10;
 const root = join(import.meta.dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -109,6 +112,7 @@ const manager = spawn(
       RRSA_CONCURRENCY: '8',
       ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.rootKey.accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.rootKey.accessKeySecret,
+      NODE_OPTIONS: nodeOptions,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   },
@@ -138,8 +142,14 @@ for (;;) {
 log(`all ${bindings} bindings reconciled (status written) in ${Date.now() - reconcileStarted} ms`);
 await sleep(5000);
 const settled = rss();
+const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+const gauge = (name: string) =>
+  Number(new RegExp(`^rrsa_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
 log(
-  `manager RSS with ${serviceAccounts} ServiceAccounts and ${bindings} bindings cached: ${settled.rss.toFixed(0)} MiB (peak ${settled.peak.toFixed(0)} MiB)`,
+  `manager with ${serviceAccounts} ServiceAccounts and ${bindings} bindings cached` +
+    `${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}: RSS ${settled.rss.toFixed(0)} MiB` +
+    ` (peak ${settled.peak.toFixed(0)} MiB), V8 heap used ${gauge('nodejs_heap_size_used_bytes').toFixed(0)}` +
+    ` of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB`,
 );
 manager.kill('SIGTERM');
 await new Promise((r) => manager.once('exit', r));

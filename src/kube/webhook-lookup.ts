@@ -1,7 +1,7 @@
 import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
 import type { IdentityLookup } from '../webhook/ports.ts';
 import type { KubeClients } from './client.ts';
-import { startResilientInformer } from './informer.ts';
+import { startResilientInformer, type ResilientInformer } from './informer.ts';
 import { NamespaceClient } from './namespaces.ts';
 import { ServiceAccountClient } from './service-accounts.ts';
 
@@ -9,6 +9,11 @@ export interface WebhookLookupOptions {
   /** Bound on the direct GET after a cache miss; the apiserver's webhook timeout is seconds. */
   directReadTimeoutMs?: number;
   onError?: (error: unknown, retryInMs: number) => void;
+  /**
+   * A ServiceAccount informer shared with the controller (the manager owns and starts it, so
+   * one cache serves both). Started and stopped here when not given.
+   */
+  serviceAccounts?: ResilientInformer<V1ServiceAccount>;
 }
 
 export interface WebhookLookup extends IdentityLookup {
@@ -17,7 +22,7 @@ export interface WebhookLookup extends IdentityLookup {
 
 /**
  * The webhook's IdentityLookup over two informers (ServiceAccounts and Namespaces, all
- * namespaces) plus direct reads on a miss. Every replica runs its own; readiness waits for both
+ * namespaces) plus direct reads on a miss. Every replica runs it; readiness waits for both
  * initial lists. Needs RBAC: get/list/watch serviceaccounts and namespaces.
  */
 export async function startWebhookLookup(
@@ -25,13 +30,16 @@ export async function startWebhookLookup(
   options: WebhookLookupOptions = {},
 ): Promise<WebhookLookup> {
   const timeoutMs = options.directReadTimeoutMs ?? 1000;
-  const saInformer = startResilientInformer<V1ServiceAccount>({
-    name: 'webhook-serviceaccounts',
-    kubeConfig: clients.kubeConfig,
-    path: '/api/v1/serviceaccounts',
-    list: () => clients.core.listServiceAccountForAllNamespaces(),
-    ...(options.onError ? { onError: options.onError } : {}),
-  });
+  const ownsServiceAccounts = options.serviceAccounts === undefined;
+  const saInformer =
+    options.serviceAccounts ??
+    startResilientInformer<V1ServiceAccount>({
+      name: 'webhook-serviceaccounts',
+      kubeConfig: clients.kubeConfig,
+      path: '/api/v1/serviceaccounts',
+      list: () => clients.core.listServiceAccountForAllNamespaces(),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   const nsInformer = startResilientInformer<V1Namespace>({
     name: 'webhook-namespaces',
     kubeConfig: clients.kubeConfig,
@@ -42,7 +50,7 @@ export async function startWebhookLookup(
   const serviceAccounts = new ServiceAccountClient(clients.core, saInformer);
   const namespaces = new NamespaceClient(clients.core, nsInformer);
   // Not awaited to completion on failure: the informers retry by themselves, /readyz says when.
-  await Promise.all([saInformer.start(), nsInformer.start()]);
+  await Promise.all([ownsServiceAccounts ? saInformer.start() : undefined, nsInformer.start()]);
   return {
     async serviceAccount(namespace, name) {
       const sa = await serviceAccounts.read(namespace, name, timeoutMs);
@@ -62,7 +70,7 @@ export async function startWebhookLookup(
     },
     hasSynced: () => saInformer.hasSynced() && nsInformer.hasSynced(),
     stop: async () => {
-      await Promise.all([saInformer.stop(), nsInformer.stop()]);
+      await Promise.all([ownsServiceAccounts ? saInformer.stop() : undefined, nsInformer.stop()]);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { SecureVersion } from 'node:tls';
+import type { V1ServiceAccount } from '@kubernetes/client-node';
 import { CertificateFiles } from '../webhook/certs/files.ts';
 import { ManagedCertificates } from '../webhook/certs/managed.ts';
 import type { CertificateSource } from '../webhook/certs/source.ts';
@@ -7,6 +8,7 @@ import type { InjectionConfig } from '../webhook/config.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.ts';
 import type { KubeClients } from './client.ts';
 import { KubeEventSink } from './events.ts';
+import type { ResilientInformer } from './informer.ts';
 import { webhookCaBundle } from './webhook-ca-bundle.ts';
 import { startWebhookLookup } from './webhook-lookup.ts';
 import { WEBHOOK_TLS_SECRET, webhookTlsSecret } from './webhook-tls-secret.ts';
@@ -42,6 +44,8 @@ export interface PodIdentityWebhookConfig {
   missingServiceAccount?: 'admit' | 'reject';
   certificates: WebhookCertificateConfig;
   directReadTimeoutMs?: number;
+  /** The manager's ServiceAccount informer, shared with the controller. */
+  serviceAccounts?: ResilientInformer<V1ServiceAccount>;
   log?: (
     level: 'info' | 'warn' | 'error',
     message: string,
@@ -72,6 +76,7 @@ export async function startPodIdentityWebhook(
   const lookup = await startWebhookLookup(clients, {
     directReadTimeoutMs: config.directReadTimeoutMs ?? 1000,
     onError: onError('webhook informer failed; restarting'),
+    ...(config.serviceAccounts ? { serviceAccounts: config.serviceAccounts } : {}),
   });
   const server = await startWebhookServer({
     port: config.port ?? 9443,

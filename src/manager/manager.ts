@@ -8,7 +8,9 @@ import type { RawConfig } from '../config/load.ts';
 import { BindingController } from '../controller/controller.ts';
 import type { ClusterIdentity } from '../controller/types.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
+import type { V1ServiceAccount } from '@kubernetes/client-node';
 import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
+import { startResilientInformer } from '../kube/informer.ts';
 import { KubeEventSink } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { startPodIdentityWebhook, type PodIdentityWebhookConfig } from '../kube/webhook-wiring.ts';
@@ -108,7 +110,22 @@ export async function startManager(
     allowedRoleNames: config.allowedRoleNames,
     allowAdoption: config.allowAdoption,
   };
+  // One ServiceAccount cache for the controller and the webhook (10k ServiceAccounts held once).
+  // Started by whichever needs it first: the webhook on every replica, the controller on the leader.
+  const serviceAccounts = startResilientInformer<V1ServiceAccount>({
+    name: 'serviceaccounts',
+    kubeConfig: kube.kubeConfig,
+    path: '/api/v1/serviceaccounts',
+    list: () => kube.core.listServiceAccountForAllNamespaces(),
+    onEvent: (_event, sa) => controller.onServiceAccountEvent(sa),
+    onError: (error, retryInMs) =>
+      logger.warn('ServiceAccount watch failed; restarting', { error: String(error), retryInMs }),
+  });
+  let serviceAccountsStarted: Promise<void> | undefined;
+  const startServiceAccounts = (): Promise<void> =>
+    (serviceAccountsStarted ??= serviceAccounts.start());
   const controller = new BindingController({
+    serviceAccounts,
     kube,
     cluster,
     guardrails,
@@ -131,12 +148,18 @@ export async function startManager(
   await metricsServer?.listen(config.metricsPort);
 
   const webhook = config.webhook
-    ? await startPodIdentityWebhook(kube, metrics.registry, webhookConfig(config, cluster, logger))
+    ? await startServiceAccounts().then(() =>
+        startPodIdentityWebhook(kube, metrics.registry, {
+          ...webhookConfig(config, cluster, logger),
+          serviceAccounts,
+        }),
+      )
     : undefined;
   health.addReadyCheck('webhook-serving', () => webhook === undefined || webhook.server.isReady());
 
   const startController = async (): Promise<void> => {
     controllerRunning = true;
+    await startServiceAccounts();
     await controller.start();
     logger.info('controller started');
   };
@@ -175,6 +198,7 @@ export async function startManager(
       if (controllerRunning) await controller.stop();
       await elector?.stop(true);
       await webhook?.stop();
+      if (serviceAccountsStarted) await serviceAccounts.stop();
       await metricsServer?.close();
       await health.close();
       logger.info('manager stopped');

@@ -1,4 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { createCertificateAuthority, issueCertificate } from '../../src/devenv/pki.ts';
+import { findFreePort } from '../../src/devenv/ports.ts';
 import { spawnManager, type ManagerProcess } from '../support/manager-process.ts';
 import { join } from 'node:path';
 import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
@@ -33,6 +38,38 @@ async function ready(ns: string, name: string): Promise<boolean> {
     'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
   ]);
   return stdout === 'True';
+}
+
+function postAdmissionReview(
+  port: number,
+  caPem: string,
+  review: unknown,
+): Promise<{ response: { allowed: boolean; patch?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/mutate-v1-pod',
+        method: 'POST',
+        ca: caPem,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(body) as { response: { allowed: boolean; patch?: string } });
+          } catch (error) {
+            reject(new Error(`HTTP ${res.statusCode}: ${body} (${String(error)})`));
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(review));
+  });
 }
 
 beforeAll(async () => {
@@ -109,6 +146,101 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
     );
     follower.child.kill('SIGTERM');
     expect(await follower.exited).toBe(0);
+  });
+
+  it('serves the webhook and runs the controller over one shared ServiceAccount cache', async () => {
+    // Files mode: managed mode would write the caBundle of the shared
+    // MutatingWebhookConfiguration that the webhook-rbac suite uses at the same time.
+    const certDir = mkdtempSync(join(tmpdir(), 'rrsa-mgr-certs-'));
+    const ca = createCertificateAuthority('manager test CA');
+    const serving = issueCertificate(ca, { commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'] });
+    writeFileSync(join(certDir, 'tls.crt'), serving.certPem);
+    writeFileSync(join(certDir, 'tls.key'), serving.keyPem);
+    const webhookPort = await findFreePort();
+    const replica = await spawnManager({
+      emulator,
+      clusterId,
+      leaseNamespace,
+      env: {
+        RRSA_WEBHOOK: 'true',
+        RRSA_WEBHOOK_PORT: String(webhookPort),
+        RRSA_WEBHOOK_CERT_MODE: 'files',
+        RRSA_WEBHOOK_CERT_DIR: certDir,
+        RRSA_LEADER_ELECT: 'false',
+        // No resync during the test: a repaired ServiceAccount proves the controller got the
+        // shared informer's event.
+        RRSA_RESYNC: '1h',
+      },
+    });
+    processes.push(replica.child);
+    try {
+      const ns = await createNamespace(cp, 'shared');
+      await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'rrsa.dev/v1alpha1',
+          kind: 'PodIdentityBinding',
+          metadata: { name: 'three', namespace: ns, labels: { 'rrsa.dev/test-env': clusterId } },
+          spec: { serviceAccountName: 'three', createServiceAccount: true },
+        }),
+      });
+      await eventually(
+        'binding three Ready',
+        async () => ((await ready(ns, 'three')) ? true : undefined),
+        30_000,
+      );
+      const readyz = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`);
+      expect(readyz.status).toBe(200);
+
+      const annotation = 'pod-identity.alibabacloud.com/role-name';
+      const roleName = async () =>
+        (
+          await kubectl(cp.kubeconfigPath, [
+            'get',
+            'sa',
+            'three',
+            '-n',
+            ns,
+            '-o',
+            `jsonpath={.metadata.annotations.pod-identity\\.alibabacloud\\.com/role-name}`,
+          ])
+        ).stdout;
+      const expected = await roleName();
+      expect(expected).toMatch(/^rrsa-/);
+      await kubectl(cp.kubeconfigPath, ['annotate', 'sa', 'three', '-n', ns, `${annotation}-`]);
+      await eventually(
+        'the annotation restored from the ServiceAccount event',
+        async () => ((await roleName()) === expected ? true : undefined),
+        15_000,
+      );
+
+      // The webhook answers from the same cache: the pod gets the role the controller wrote.
+      const review = await postAdmissionReview(webhookPort, ca.certPem, {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'u-1',
+          kind: { group: '', version: 'v1', kind: 'Pod' },
+          resource: { group: '', version: 'v1', resource: 'pods' },
+          operation: 'CREATE',
+          namespace: ns,
+          object: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              name: 'p',
+              namespace: ns,
+              labels: { 'pod-identity.alibabacloud.com/injection': 'on' },
+            },
+            spec: { serviceAccountName: 'three', containers: [{ name: 'app', image: 'x' }] },
+          },
+        },
+      });
+      const patch = Buffer.from(review.response.patch ?? '', 'base64').toString();
+      expect(patch).toContain(`acs:ram::${emulator.accountId}:role/${expected}`);
+    } finally {
+      replica.child.kill('SIGTERM');
+      expect(await replica.exited).toBe(0);
+    }
   });
 
   it('fails fast with a clear message when RRSA is not enabled for the cluster', async () => {

@@ -1,12 +1,12 @@
-# rrsa-operator: one image, one binary (`manager`, `doctor`, ...). Node.js 24 LTS.
 # syntax=docker/dockerfile:1
+# rrsa-operator: one image, one binary (`manager`, `doctor`, ...). Node.js 24 LTS.
 
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: the image already has Node 24, so the `node` devDependency's binary download
 # (which the npm scripts use on Node 20 machines) is not needed here.
-RUN npm install --no-audit --no-fund --ignore-scripts
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json \

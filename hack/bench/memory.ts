@@ -4,7 +4,7 @@
 // this measures the caches and the reconcile path, not the cloud.
 // --node-options '--max-old-space-size=256' runs the manager as a container memory limit would
 // (Node sizes its heap from the cgroup limit; on a 24 GiB host it lets garbage pile up).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startControlPlane } from '../../src/devenv/controlplane.ts';
@@ -87,11 +87,25 @@ log(
   `created ${serviceAccounts} ServiceAccounts and ${bindings} bindings in ${Date.now() - started} ms`,
 );
 
+// What the image runs: compiled JavaScript (running src/*.ts would add Node's type-stripping
+// WebAssembly memory, which no deployment carries).
+const dist = join(root, '.cache', 'bench-memory', 'dist');
+execFileSync(
+  join(root, 'node_modules', '.bin', 'node'),
+  [
+    join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    'tsconfig.build.json',
+    '--outDir',
+    dist,
+  ],
+  { cwd: root, stdio: 'inherit' },
+);
 const port = await findFreePort();
 const manager = spawn(
   join(root, 'node_modules', '.bin', 'node'),
   [
-    'src/main.ts',
+    join(dist, 'main.js'),
     'manager',
     `--kubeconfig=${cp.kubeconfigPath}`,
     `--health-port=${port}`,

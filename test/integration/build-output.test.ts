@@ -66,4 +66,15 @@ describe('Dockerfile build stage output', () => {
       stderr: expect.stringContaining('unknown command: no-such-command'),
     });
   });
+
+  it('is the stage the Dockerfile describes: directive first, locked install, non-root final stage', async () => {
+    const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
+    // BuildKit reads parser directives only before any comment or instruction.
+    expect(dockerfile.split('\n')[0]).toBe('# syntax=docker/dockerfile:1');
+    expect(dockerfile).toMatch(/^RUN npm ci .*--ignore-scripts/m);
+    expect(dockerfile).toContain('npx tsc -p tsconfig.build.json');
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(finalStage).toMatch(/^USER \d+:\d+$/m);
+    expect(finalStage).toContain('ENTRYPOINT ["node", "dist/main.js"]');
+  });
 });

@@ -75,6 +75,14 @@ export function startResilientInformer<T extends KubernetesObject>(
     }
   };
 
+  // client-node caches the very object it hands to handlers: dropping managedFields here keeps
+  // them out of the cache (controller-runtime's TransformStripManagedFields). They are often half
+  // of a small object's size, and nothing reads them from a cache.
+  const strip = (object: T): void => {
+    if (object.metadata?.managedFields) delete object.metadata.managedFields;
+  };
+  informer.on('add', strip);
+  informer.on('update', strip);
   for (const event of ['add', 'update', 'delete'] as const) {
     informer.on(event, (object: T) => options.onEvent?.(event, object));
   }

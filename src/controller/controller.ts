@@ -5,7 +5,11 @@ import type { Guardrails } from '../identity/guardrails.ts';
 import { KubeBindingStore } from '../kube/binding-store.ts';
 import type { KubeClients } from '../kube/client.ts';
 import type { EventSink } from '../kube/events.ts';
-import { startResilientInformer, type ResilientInformer } from '../kube/informer.ts';
+import {
+  logInformerError,
+  startResilientInformer,
+  type ResilientInformer,
+} from '../kube/informer.ts';
 import { KubeServiceAccountStore } from '../kube/service-account-store.ts';
 import { ServiceAccountClient } from '../kube/service-accounts.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -76,8 +80,10 @@ export class BindingController {
         for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
           this.#queue.add(key);
       },
-      onError: (error, retryInMs) =>
-        logger.warn('binding watch failed; restarting', { error: String(error), retryInMs }),
+      onError: logInformerError(
+        (level, message, fields) => logger.log(level, message, fields),
+        'binding',
+      ),
     }) as unknown as ResilientInformer<PodIdentityBinding>;
     this.#ownsServiceAccountInformer = options.serviceAccounts === undefined;
     this.#serviceAccounts =
@@ -88,11 +94,10 @@ export class BindingController {
         path: '/api/v1/serviceaccounts',
         list: () => kube.core.listServiceAccountForAllNamespaces(),
         onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
-        onError: (error, retryInMs) =>
-          logger.warn('ServiceAccount watch failed; restarting', {
-            error: String(error),
-            retryInMs,
-          }),
+        onError: logInformerError(
+          (level, message, fields) => logger.log(level, message, fields),
+          'ServiceAccount',
+        ),
       });
     this.#reconciler = new BindingReconciler({
       cluster: options.cluster,

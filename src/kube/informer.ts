@@ -4,6 +4,7 @@ import {
   type KubernetesObject,
   type ListPromise,
 } from '@kubernetes/client-node';
+import { describeApiError, isTransientApiError } from './api-errors.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -19,6 +20,24 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Restart backoff bounds; client-node's informer stops for good on any non-timeout error. */
   minRetryMs?: number;
   maxRetryMs?: number;
+}
+
+type LogLevel = 'info' | 'warn';
+
+/**
+ * An InformerOptions.onError that logs one line: at info for what the restart fixes by itself
+ * (a new CRD's watch cache starting, priority-and-fairness 429s, a restarting apiserver), at warn
+ * otherwise.
+ */
+export function logInformerError(
+  log: (level: LogLevel, message: string, fields: Record<string, unknown>) => void,
+  what: string,
+): (error: unknown, retryInMs: number) => void {
+  return (error, retryInMs) =>
+    log(isTransientApiError(error) ? 'info' : 'warn', `${what} watch failed; restarting`, {
+      error: describeApiError(error),
+      retryInMs,
+    });
 }
 
 /** A read-only view of an informer's cache. */

@@ -8,7 +8,8 @@ import type { InjectionConfig } from '../webhook/config.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.ts';
 import type { KubeClients } from './client.ts';
 import { KubeEventSink } from './events.ts';
-import type { ResilientInformer } from './informer.ts';
+import { describeApiError } from './api-errors.ts';
+import { logInformerError, type ResilientInformer } from './informer.ts';
 import { webhookCaBundle } from './webhook-ca-bundle.ts';
 import { startWebhookLookup } from './webhook-lookup.ts';
 import { WEBHOOK_TLS_SECRET, webhookTlsSecret } from './webhook-tls-secret.ts';
@@ -71,11 +72,11 @@ export async function startPodIdentityWebhook(
 ): Promise<PodIdentityWebhook> {
   const log = config.log ?? (() => undefined);
   const onError = (what: string) => (error: unknown) =>
-    log('error', what, { error: error instanceof Error ? error.message : String(error) });
+    log('error', what, { error: describeApiError(error) });
   const certs = await startCertificates(clients, config.certificates, onError);
   const lookup = await startWebhookLookup(clients, {
     directReadTimeoutMs: config.directReadTimeoutMs ?? 1000,
-    onError: onError('webhook informer failed; restarting'),
+    onError: logInformerError(log, 'webhook lookup'),
     ...(config.serviceAccounts ? { serviceAccounts: config.serviceAccounts } : {}),
   });
   const server = await startWebhookServer({

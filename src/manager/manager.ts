@@ -10,7 +10,7 @@ import type { ClusterIdentity } from '../controller/types.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import type { V1ServiceAccount } from '@kubernetes/client-node';
 import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
-import { startResilientInformer } from '../kube/informer.ts';
+import { logInformerError, startResilientInformer } from '../kube/informer.ts';
 import { KubeEventSink } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { startPodIdentityWebhook, type PodIdentityWebhookConfig } from '../kube/webhook-wiring.ts';
@@ -118,8 +118,10 @@ export async function startManager(
     path: '/api/v1/serviceaccounts',
     list: () => kube.core.listServiceAccountForAllNamespaces(),
     onEvent: (_event, sa) => controller.onServiceAccountEvent(sa),
-    onError: (error, retryInMs) =>
-      logger.warn('ServiceAccount watch failed; restarting', { error: String(error), retryInMs }),
+    onError: logInformerError(
+      (level, message, fields) => logger.log(level, message, fields),
+      'ServiceAccount',
+    ),
   });
   let serviceAccountsStarted: Promise<void> | undefined;
   const startServiceAccounts = (): Promise<void> =>

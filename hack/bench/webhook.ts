@@ -14,6 +14,7 @@ import { staticCertificates } from '../../src/webhook/certs/source.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';
 import type { IdentityLookup } from '../../src/webhook/ports.ts';
 import { startWebhookServer } from '../../src/webhook/server.ts';
+import { podCreateReview } from '../../src/devenv/admission-review.ts';
 
 interface Ready {
   port: number;
@@ -141,18 +142,7 @@ function largePod(): unknown {
 }
 
 function review(pod: unknown): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'rrsa-demo',
-      operation: 'CREATE',
-      object: pod,
-    },
-  });
+  return podCreateReview(pod, { namespace: 'rrsa-demo' });
 }
 
 function stats(child: ChildProcess): Promise<Stats> {

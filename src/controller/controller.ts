@@ -11,7 +11,7 @@ import {
   type ResilientInformer,
 } from '../kube/informer.ts';
 import { KubeServiceAccountStore } from '../kube/service-account-store.ts';
-import { ServiceAccountClient } from '../kube/service-accounts.ts';
+import { ServiceAccountClient, serviceAccountInformer } from '../kube/service-accounts.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { runWorkers } from '../runtime/workers.ts';
@@ -88,11 +88,7 @@ export class BindingController {
     this.#ownsServiceAccountInformer = options.serviceAccounts === undefined;
     this.#serviceAccounts =
       options.serviceAccounts ??
-      startResilientInformer<V1ServiceAccount>({
-        name: 'serviceaccounts',
-        kubeConfig: kube.kubeConfig,
-        path: '/api/v1/serviceaccounts',
-        list: () => kube.core.listServiceAccountForAllNamespaces(),
+      serviceAccountInformer(kube, {
         onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
         onError: logInformerError(
           (level, message, fields) => logger.log(level, message, fields),

@@ -4,8 +4,27 @@ import {
   type CoreV1Api,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { isConflict, isNotFound } from './client.ts';
-import type { ObjectStore } from './informer.ts';
+import { isConflict, isNotFound, type KubeClients } from './client.ts';
+import {
+  startResilientInformer,
+  type InformerOptions,
+  type ObjectStore,
+  type ResilientInformer,
+} from './informer.ts';
+
+/** The cluster-wide ServiceAccount informer (the manager shares one between controller and webhook). */
+export function serviceAccountInformer(
+  kube: KubeClients,
+  options: Pick<InformerOptions<V1ServiceAccount>, 'onEvent' | 'onError'> = {},
+): ResilientInformer<V1ServiceAccount> {
+  return startResilientInformer<V1ServiceAccount>({
+    name: 'serviceaccounts',
+    kubeConfig: kube.kubeConfig,
+    path: '/api/v1/serviceaccounts',
+    list: () => kube.core.listServiceAccountForAllNamespaces(),
+    ...options,
+  });
+}
 
 /** A ServiceAccount as the controller and webhook see it: plain metadata only. */
 export interface ServiceAccountView {

@@ -3,7 +3,7 @@ import type { IdentityLookup } from '../webhook/ports.ts';
 import type { KubeClients } from './client.ts';
 import { startResilientInformer, type ResilientInformer } from './informer.ts';
 import { NamespaceClient } from './namespaces.ts';
-import { ServiceAccountClient } from './service-accounts.ts';
+import { ServiceAccountClient, serviceAccountInformer } from './service-accounts.ts';
 
 export interface WebhookLookupOptions {
   /** Bound on the direct GET after a cache miss; the apiserver's webhook timeout is seconds. */
@@ -33,13 +33,7 @@ export async function startWebhookLookup(
   const ownsServiceAccounts = options.serviceAccounts === undefined;
   const saInformer =
     options.serviceAccounts ??
-    startResilientInformer<V1ServiceAccount>({
-      name: 'webhook-serviceaccounts',
-      kubeConfig: clients.kubeConfig,
-      path: '/api/v1/serviceaccounts',
-      list: () => clients.core.listServiceAccountForAllNamespaces(),
-      ...(options.onError ? { onError: options.onError } : {}),
-    });
+    serviceAccountInformer(clients, options.onError ? { onError: options.onError } : {});
   const nsInformer = startResilientInformer<V1Namespace>({
     name: 'webhook-namespaces',
     kubeConfig: clients.kubeConfig,

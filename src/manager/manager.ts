@@ -8,9 +8,9 @@ import type { RawConfig } from '../config/load.ts';
 import { BindingController } from '../controller/controller.ts';
 import type { ClusterIdentity } from '../controller/types.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
-import type { V1ServiceAccount } from '@kubernetes/client-node';
 import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
-import { logInformerError, startResilientInformer } from '../kube/informer.ts';
+import { logInformerError } from '../kube/informer.ts';
+import { serviceAccountInformer } from '../kube/service-accounts.ts';
 import { KubeEventSink } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { startPodIdentityWebhook, type PodIdentityWebhookConfig } from '../kube/webhook-wiring.ts';
@@ -112,11 +112,7 @@ export async function startManager(
   };
   // One ServiceAccount cache for the controller and the webhook (10k ServiceAccounts held once).
   // Started by whichever needs it first: the webhook on every replica, the controller on the leader.
-  const serviceAccounts = startResilientInformer<V1ServiceAccount>({
-    name: 'serviceaccounts',
-    kubeConfig: kube.kubeConfig,
-    path: '/api/v1/serviceaccounts',
-    list: () => kube.core.listServiceAccountForAllNamespaces(),
+  const serviceAccounts = serviceAccountInformer(kube, {
     onEvent: (_event, sa) => controller.onServiceAccountEvent(sa),
     onError: logInformerError(
       (level, message, fields) => logger.log(level, message, fields),

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { createCertificateAuthority, issueCertificate } from '../../src/devenv/pki.ts';
 import { findFreePort } from '../../src/devenv/ports.ts';
+import { podCreateReview } from '../../src/devenv/admission-review.ts';
+import { httpsRequest } from '../../src/devenv/kube-http.ts';
 import { spawnManager, type ManagerProcess } from '../support/manager-process.ts';
 import { join } from 'node:path';
 import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
@@ -38,38 +39,6 @@ async function ready(ns: string, name: string): Promise<boolean> {
     'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
   ]);
   return stdout === 'True';
-}
-
-function postAdmissionReview(
-  port: number,
-  caPem: string,
-  review: unknown,
-): Promise<{ response: { allowed: boolean; patch?: string } }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/mutate-v1-pod',
-        method: 'POST',
-        ca: caPem,
-        headers: { 'content-type': 'application/json' },
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(body) as { response: { allowed: boolean; patch?: string } });
-          } catch (error) {
-            reject(new Error(`HTTP ${res.statusCode}: ${body} (${String(error)})`));
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify(review));
-  });
 }
 
 beforeAll(async () => {
@@ -214,27 +183,27 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
       );
 
       // The webhook answers from the same cache: the pod gets the role the controller wrote.
-      const review = await postAdmissionReview(webhookPort, ca.certPem, {
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: 'u-1',
-          kind: { group: '', version: 'v1', kind: 'Pod' },
-          resource: { group: '', version: 'v1', resource: 'pods' },
-          operation: 'CREATE',
-          namespace: ns,
-          object: {
-            apiVersion: 'v1',
-            kind: 'Pod',
-            metadata: {
-              name: 'p',
-              namespace: ns,
-              labels: { 'pod-identity.alibabacloud.com/injection': 'on' },
+      const answer = await httpsRequest(`https://127.0.0.1:${webhookPort}/mutate-v1-pod`, {
+        method: 'POST',
+        caPem: ca.certPem,
+        body: JSON.parse(
+          podCreateReview(
+            {
+              apiVersion: 'v1',
+              kind: 'Pod',
+              metadata: {
+                name: 'p',
+                namespace: ns,
+                labels: { 'pod-identity.alibabacloud.com/injection': 'on' },
+              },
+              spec: { serviceAccountName: 'three', containers: [{ name: 'app', image: 'x' }] },
             },
-            spec: { serviceAccountName: 'three', containers: [{ name: 'app', image: 'x' }] },
-          },
-        },
+            { namespace: ns },
+          ),
+        ),
       });
+      expect(answer.status).toBe(200);
+      const review = JSON.parse(answer.body) as { response: { patch?: string } };
       const patch = Buffer.from(review.response.patch ?? '', 'base64').toString();
       expect(patch).toContain(`acs:ram::${emulator.accountId}:role/${expected}`);
     } finally {

@@ -25,6 +25,7 @@ import type {
   Namespace,
   ServiceAccount,
 } from '../../../src/webhook/types.ts';
+import { podCreateReview } from '../../../src/devenv/admission-review.ts';
 
 // The real HTTPS server on loopback, fed by an in-memory IdentityLookup (the port the Kubernetes
 // adapter implements; the adapter itself is exercised against the real apiserver in
@@ -109,18 +110,10 @@ function call(
 }
 
 function review(object: unknown, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'b8f4c2a1-0000-4000-8000-000000000001',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'shop',
-      operation: 'CREATE',
-      object,
-      ...extra,
-    },
+  return podCreateReview(object, {
+    namespace: 'shop',
+    uid: 'b8f4c2a1-0000-4000-8000-000000000001',
+    extra,
   });
 }
 

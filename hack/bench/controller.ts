@@ -28,7 +28,12 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const cp = await startControlPlane({ repoRoot: root });
 process.env.RRSA_KUBECTL = cp.kubectl;
-const emulator = await startEmulator({ seed: 'bench', quotas: { roles: 100_000 } });
+// The request log must hold every call of the largest phase (about 4 per binding), or counts are cut.
+const emulator = await startEmulator({
+  seed: 'bench',
+  quotas: { roles: 100_000 },
+  requestLogLimit: 1_000_000,
+});
 emulator.controls.faults.add({ service: 'ram', latencyMs });
 const clusterId = 'bench';
 await createClusterOidcProvider({

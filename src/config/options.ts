@@ -79,7 +79,7 @@ export const OPTIONS: OptionSpec[] = [
     key: 'resync',
     type: 'duration',
     default: '10m',
-    help: 'how often a converged binding is checked again for drift',
+    help: 'how often a converged binding is checked again for drift (stretched so checks use at most half of --ram-qps)',
     schema: { minimum: 10, maximum: 86400 },
   },
   {

@@ -17,6 +17,7 @@ import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
 import { BindingReconciler } from './reconciler.ts';
+import { resyncPeriodMs } from './resync.ts';
 import { keysForBinding, keysForServiceAccount, parseBindingKey } from './triggers.ts';
 import type { ClusterIdentity } from './types.ts';
 
@@ -28,6 +29,8 @@ export interface BindingControllerOptions {
   events: EventSink;
   logger: Logger;
   resyncMs: number;
+  /** The RAM rate limit: with it, the resync period stretches so drift checks use at most half. */
+  ramQps?: number | undefined;
   concurrency: number;
   metrics?: ControllerMetrics | undefined;
   backoff?: BackoffOptions | undefined;
@@ -53,6 +56,7 @@ export class BindingController {
   readonly #ownsServiceAccountInformer: boolean;
   readonly #reconciler: BindingReconciler;
   #workers: Promise<void> | undefined;
+  #bindingCount = 0;
 
   constructor(options: BindingControllerOptions) {
     this.#o = options;
@@ -75,7 +79,9 @@ export class BindingController {
           plural: PLURAL,
           ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
         })) as never,
-      onEvent: (_event, object) => {
+      onEvent: (event, object) => {
+        if (event === 'add') this.#bindingCount++;
+        if (event === 'delete') this.#bindingCount--;
         const binding = object as unknown as PodIdentityBinding;
         for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
           this.#queue.add(key);
@@ -105,7 +111,18 @@ export class BindingController {
       ),
       events: options.events,
       now: () => new Date(),
-      resyncMs: options.resyncMs,
+      resyncMs: () => {
+        const periodMs =
+          options.ramQps === undefined
+            ? options.resyncMs
+            : resyncPeriodMs({
+                configuredMs: options.resyncMs,
+                bindings: this.#bindingCount,
+                ramQps: options.ramQps,
+              });
+        metrics?.resyncPeriod.set(periodMs / 1000);
+        return periodMs;
+      },
     });
   }
 

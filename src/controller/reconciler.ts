@@ -63,7 +63,7 @@ export class BindingReconciler {
     await this.#writeStatus(binding, outcome);
     if (outcome.reconciling && !outcome.stalled)
       throw new RetryableError(outcome.message, this.#retryAfter);
-    return { requeueAfterMs: this.#deps.resyncMs };
+    return { requeueAfterMs: this.#deps.resyncMs() };
   }
 
   #retryAfter: number | undefined;

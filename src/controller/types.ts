@@ -47,7 +47,7 @@ export interface ReconcilerDeps {
   events: EventSink;
   now: () => Date;
   /** Resync period: a converged binding is looked at again after this long (drift repair). */
-  resyncMs: number;
+  resyncMs: () => number;
 }
 
 export interface ReconcileResult {

@@ -133,6 +133,7 @@ export async function startManager(
     }),
     logger,
     resyncMs: config.resync * 1000,
+    ramQps: config.ramQps,
     concurrency: config.concurrency,
     metrics,
     bindingSelector: config.bindingSelector,

@@ -10,6 +10,7 @@ export interface ControllerMetrics {
   reconcileDuration: Histogram;
   reconcileErrors: Counter<'reason'>;
   queueDepth: Gauge;
+  resyncPeriod: Gauge;
   queueAdds: Counter;
   queueRetries: Counter;
   cloudCalls: Counter<'service' | 'action' | 'code'>;
@@ -41,6 +42,11 @@ export function createControllerMetrics(registry = new Registry()): ControllerMe
     queueDepth: new Gauge({
       name: 'rrsa_workqueue_depth',
       help: 'Keys waiting in the work queue',
+      registers,
+    }),
+    resyncPeriod: new Gauge({
+      name: 'rrsa_resync_period_seconds',
+      help: 'Current drift-check period per binding (the configured one, stretched to stay within half the RAM rate limit)',
       registers,
     }),
     queueAdds: new Counter({

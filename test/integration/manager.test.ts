@@ -136,9 +136,13 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
         RRSA_WEBHOOK_CERT_MODE: 'files',
         RRSA_WEBHOOK_CERT_DIR: certDir,
         RRSA_LEADER_ELECT: 'false',
-        // No resync during the test: a repaired ServiceAccount proves the controller got the
-        // shared informer's event.
-        RRSA_RESYNC: '1h',
+        // A RAM budget so small that the 10 s resync stretches to many minutes (asserted below):
+        // no resync during the test, so a repaired ServiceAccount proves the controller got the
+        // shared informer's event. A large burst serves every call of the test at once (a
+        // reconcile waiting 100 s for a token would also hold up the shutdown).
+        RRSA_RESYNC: '10s',
+        RRSA_RAM_QPS: '0.01',
+        RRSA_RAM_BURST: '1000',
       },
     });
     processes.push(replica.child);
@@ -159,6 +163,26 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
       );
       const readyz = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`);
       expect(readyz.status).toBe(200);
+      // Every binding this operator sees costs 3 reads per check, at most half of 0.01 calls/s.
+      const { stdout: seen } = await kubectl(cp.kubeconfigPath, [
+        'get',
+        'pib',
+        '-A',
+        '-l',
+        `rrsa.dev/test-env=${clusterId}`,
+        '-o',
+        'name',
+      ]);
+      const bindings = seen.trim().split('\n').length;
+      const stretched = `rrsa_resync_period_seconds ${bindings * 600}\n`;
+      await eventually(
+        stretched.trim(),
+        async () => {
+          const metrics = await fetch(`http://127.0.0.1:${replica.healthPort}/metrics`);
+          return (await metrics.text()).includes(stretched) ? true : undefined;
+        },
+        10_000,
+      );
 
       const annotation = 'pod-identity.alibabacloud.com/role-name';
       const roleName = async () =>

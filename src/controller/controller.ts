@@ -158,8 +158,10 @@ export class BindingController {
             const reason = errorReason(error);
             metrics?.reconcileErrors.inc({ reason });
             metrics?.queueRetries.inc();
-            // A stale cached object is optimistic concurrency working, not a problem to report.
-            const level = reason === 'StaleObjectError' ? 'debug' : 'warn';
+            // A stale cached object is optimistic concurrency working, and a closed rate limiter
+            // is the shutdown: neither is a problem to report.
+            const level =
+              reason === 'StaleObjectError' || reason === 'LimiterClosedError' ? 'debug' : 'warn';
             logger.log(level, 'reconcile failed; retrying', { binding: key, error: String(error) });
           } else {
             logger.debug('reconciled', { binding: key, durationMs: Math.round(durationMs) });

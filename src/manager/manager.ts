@@ -194,6 +194,7 @@ export async function startManager(
     webhookPort: webhook?.server.port,
     isLeader: () => (elector ? elector.isLeader() : true),
     stop: async () => {
+      limiter.close();
       if (controllerRunning) await controller.stop();
       await elector?.stop(true);
       await webhook?.stop();

@@ -1,5 +1,13 @@
 import { systemClock, type Clock } from './clock.ts';
 
+/** Thrown to callers still waiting for a token when the process shuts down. */
+export class LimiterClosedError extends Error {
+  override readonly name = 'LimiterClosedError';
+  constructor() {
+    super('rate limiter closed: shutting down');
+  }
+}
+
 /**
  * A token bucket shared by every RAM call (RAM limits per account, not per binding). Waiters are
  * served first come, first served. `pause` stops everyone for a while: when RAM answers with
@@ -13,8 +21,9 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
   #pausedUntil = 0;
-  readonly #waiters: (() => void)[] = [];
+  readonly #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #timer: { cancel(): void } | undefined;
+  #closed = false;
 
   constructor(options: { qps: number; burst: number; clock?: Clock }) {
     this.#clock = options.clock ?? systemClock;
@@ -33,11 +42,24 @@ export class TokenBucket {
   }
 
   async acquire(): Promise<void> {
+    if (this.#closed) throw new LimiterClosedError();
     if (this.tryAcquire()) return;
-    await new Promise<void>((resolve) => {
-      this.#waiters.push(resolve);
+    await new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
       this.#schedule();
     });
+  }
+
+  /**
+   * Fails every pending and future acquire. On shutdown a reconcile waiting for a token (minutes
+   * at a low --ram-qps) must not hold up the drain; reconciles are idempotent, so stopping one
+   * between two RAM calls is as safe as a crash there.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new LimiterClosedError());
   }
 
   pause(ms: number): void {
@@ -78,7 +100,7 @@ export class TokenBucket {
       this.#tokens >= 1
     ) {
       this.#tokens -= 1;
-      this.#waiters.shift()!();
+      this.#waiters.shift()!.resolve();
     }
     this.#schedule();
   }

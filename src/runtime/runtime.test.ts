@@ -1,6 +1,6 @@
 import { CloudError } from '../cloud/errors.ts';
 import { FakeClock } from './clock.ts';
-import { TokenBucket } from './rate-limiter.ts';
+import { LimiterClosedError, TokenBucket } from './rate-limiter.ts';
 import { jitter, retryAfterOf, runWorkers } from './workers.ts';
 import { WorkQueue } from './workqueue.ts';
 
@@ -77,6 +77,17 @@ describe('TokenBucket', () => {
     clock.advance(200);
     await Promise.all(waiters);
     expect(got).toBe(2);
+  });
+
+  it('fails pending and later waiters once closed, so a shutdown never waits for a token', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket({ qps: 0.01, burst: 1, clock });
+    await bucket.acquire();
+    const pending = bucket.acquire();
+    bucket.close();
+    await expect(pending).rejects.toBeInstanceOf(LimiterClosedError);
+    await expect(bucket.acquire()).rejects.toThrow('rate limiter closed');
+    expect(bucket.waiting()).toBe(0);
   });
 });
 

@@ -12,7 +12,7 @@ import {
 } from '../kube/informer.ts';
 import { KubeServiceAccountStore } from '../kube/service-account-store.ts';
 import { ServiceAccountClient, serviceAccountInformer } from '../kube/service-accounts.ts';
-import type { Logger } from '../runtime/logger.ts';
+import { levelled, type Logger } from '../runtime/logger.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
@@ -86,20 +86,14 @@ export class BindingController {
         for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
           this.#queue.add(key);
       },
-      onError: logInformerError(
-        (level, message, fields) => logger.log(level, message, fields),
-        'binding',
-      ),
+      onError: logInformerError(levelled(logger), 'binding'),
     }) as unknown as ResilientInformer<PodIdentityBinding>;
     this.#ownsServiceAccountInformer = options.serviceAccounts === undefined;
     this.#serviceAccounts =
       options.serviceAccounts ??
       serviceAccountInformer(kube, {
         onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
-        onError: logInformerError(
-          (level, message, fields) => logger.log(level, message, fields),
-          'ServiceAccount',
-        ),
+        onError: logInformerError(levelled(logger), 'ServiceAccount'),
       });
     this.#reconciler = new BindingReconciler({
       cluster: options.cluster,

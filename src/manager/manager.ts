@@ -13,10 +13,14 @@ import { logInformerError } from '../kube/informer.ts';
 import { serviceAccountInformer } from '../kube/service-accounts.ts';
 import { KubeEventSink } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
-import { startPodIdentityWebhook, type PodIdentityWebhookConfig } from '../kube/webhook-wiring.ts';
+import {
+  startPodIdentityWebhook,
+  type PodIdentityWebhook,
+  type PodIdentityWebhookConfig,
+} from '../kube/webhook-wiring.ts';
 import { defaultInjectionConfig } from '../webhook/config.ts';
 import { HealthServer } from '../runtime/health.ts';
-import { createLogger, type Logger } from '../runtime/logger.ts';
+import { createLogger, levelled, type Logger } from '../runtime/logger.ts';
 import {
   cloudCallHooks,
   collectProcessMetrics,
@@ -114,10 +118,7 @@ export async function startManager(
   // Started by whichever needs it first: the webhook on every replica, the controller on the leader.
   const serviceAccounts = serviceAccountInformer(kube, {
     onEvent: (_event, sa) => controller.onServiceAccountEvent(sa),
-    onError: logInformerError(
-      (level, message, fields) => logger.log(level, message, fields),
-      'ServiceAccount',
-    ),
+    onError: logInformerError(levelled(logger), 'ServiceAccount'),
   });
   let serviceAccountsStarted: Promise<void> | undefined;
   const startServiceAccounts = (): Promise<void> =>
@@ -146,14 +147,14 @@ export async function startManager(
     config.metricsPort === config.healthPort ? undefined : new HealthServer(metrics.registry);
   await metricsServer?.listen(config.metricsPort);
 
-  const webhook = config.webhook
-    ? await startServiceAccounts().then(() =>
-        startPodIdentityWebhook(kube, metrics.registry, {
-          ...webhookConfig(config, cluster, logger),
-          serviceAccounts,
-        }),
-      )
-    : undefined;
+  let webhook: PodIdentityWebhook | undefined;
+  if (config.webhook) {
+    await startServiceAccounts();
+    webhook = await startPodIdentityWebhook(kube, metrics.registry, {
+      ...webhookConfig(config, cluster, logger),
+      serviceAccounts,
+    });
+  }
   health.addReadyCheck('webhook-serving', () => webhook === undefined || webhook.server.isReady());
 
   const startController = async (): Promise<void> => {
@@ -235,6 +236,6 @@ function webhookConfig(
             keyFile: join(config.webhookCertDir, 'tls.key'),
           }
         : { mode: 'managed', namespace: config.namespace, ipAddresses: config.webhookIpAddresses },
-    log: (level, message, fields) => logger.log(level, message, fields),
+    log: levelled(logger),
   };
 }

@@ -15,3 +15,10 @@ export function createLogger(level = 'info', silent = false): Logger {
     transports: [new winston.transports.Console()],
   });
 }
+
+/** The logger as a plain (level, message, fields) function, for modules that take no winston. */
+export function levelled(
+  logger: Logger,
+): (level: string, message: string, fields?: Record<string, unknown>) => void {
+  return (level, message, fields) => logger.log(level, message, fields);
+}

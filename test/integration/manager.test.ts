@@ -41,6 +41,23 @@ async function ready(ns: string, name: string): Promise<boolean> {
   return stdout === 'True';
 }
 
+/** Applies a binding of this test's operators (its ServiceAccount created) and waits for Ready. */
+async function applyReadyBinding(ns: string, name: string): Promise<void> {
+  await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'rrsa.dev/v1alpha1',
+      kind: 'PodIdentityBinding',
+      metadata: { name, namespace: ns, labels: { 'rrsa.dev/test-env': clusterId } },
+      spec: { serviceAccountName: name, createServiceAccount: true },
+    }),
+  });
+  await eventually(
+    `binding ${name} Ready`,
+    async () => ((await ready(ns, name)) ? true : undefined),
+    30_000,
+  );
+}
+
 beforeAll(async () => {
   emulator = await startEmulator({ seed: clusterId });
   await createClusterOidcProvider({
@@ -69,19 +86,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
     expect(a.output() + b.output()).toContain(`"issuerUrl":"${cp.issuer}"`);
 
     const ns = await createNamespace(cp, 'mgr');
-    await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'rrsa.dev/v1alpha1',
-        kind: 'PodIdentityBinding',
-        metadata: { name: 'one', namespace: ns, labels: { 'rrsa.dev/test-env': clusterId } },
-        spec: { serviceAccountName: 'one', createServiceAccount: true },
-      }),
-    });
-    await eventually(
-      'binding one Ready',
-      async () => ((await ready(ns, 'one')) ? true : undefined),
-      30_000,
-    );
+    await applyReadyBinding(ns, 'one');
 
     const health = await fetch(`http://127.0.0.1:${a.healthPort}/readyz`);
     expect(health.status).toBe(200);
@@ -100,19 +105,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
     // Released on shutdown: well under the 3 s lease duration.
     expect(Date.now() - stoppedAt).toBeLessThan(3000);
 
-    await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'rrsa.dev/v1alpha1',
-        kind: 'PodIdentityBinding',
-        metadata: { name: 'two', namespace: ns, labels: { 'rrsa.dev/test-env': clusterId } },
-        spec: { serviceAccountName: 'two', createServiceAccount: true },
-      }),
-    });
-    await eventually(
-      'binding two Ready',
-      async () => ((await ready(ns, 'two')) ? true : undefined),
-      30_000,
-    );
+    await applyReadyBinding(ns, 'two');
     follower.child.kill('SIGTERM');
     expect(await follower.exited).toBe(0);
   });
@@ -148,19 +141,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
     processes.push(replica.child);
     try {
       const ns = await createNamespace(cp, 'shared');
-      await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
-        input: JSON.stringify({
-          apiVersion: 'rrsa.dev/v1alpha1',
-          kind: 'PodIdentityBinding',
-          metadata: { name: 'three', namespace: ns, labels: { 'rrsa.dev/test-env': clusterId } },
-          spec: { serviceAccountName: 'three', createServiceAccount: true },
-        }),
-      });
-      await eventually(
-        'binding three Ready',
-        async () => ((await ready(ns, 'three')) ? true : undefined),
-        30_000,
-      );
+      await applyReadyBinding(ns, 'three');
       const readyz = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`);
       expect(readyz.status).toBe(200);
       // Every binding this operator sees costs 3 reads per check, at most half of 0.01 calls/s.

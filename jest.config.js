@@ -23,6 +23,8 @@ export default {
     {
       ...shared,
       displayName: 'unit',
+      // A hang guard, not a timing assertion: key generation in the TLS tests takes seconds on a busy 2-core machine.
+      testTimeout: 20_000,
       testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
     },
     {

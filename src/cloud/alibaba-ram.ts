@@ -163,4 +163,14 @@ export class AlibabaRam implements RamPort {
     });
     await this.#call('TagResources', () => this.#client.tagResources(request));
   }
+
+  async untagRole(roleName: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const request = new $Ram.UntagResourcesRequest({
+      resourceType: 'role',
+      resourceNames: [roleName],
+      tagKeys: [...keys],
+    });
+    await this.#call('UntagResources', () => this.#client.untagResources(request));
+  }
 }

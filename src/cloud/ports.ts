@@ -46,6 +46,8 @@ export interface RamPort {
   detachPolicy(roleName: string, policy: PolicyRef): Promise<void>;
   listRoleTags(roleName: string): Promise<Record<string, string>>;
   tagRole(roleName: string, tags: Record<string, string>): Promise<void>;
+  /** Removes tag keys; keys that are not set are ignored. */
+  untagRole(roleName: string, keys: readonly string[]): Promise<void>;
 }
 
 export interface CallerIdentity {

@@ -1,3 +1,4 @@
+import { ledgerTagKey } from './adoption-ledger.ts';
 import type { PodIdentityBinding } from '../api/types.ts';
 import type { RamRole } from '../cloud/ports.ts';
 import {
@@ -43,17 +44,8 @@ function role(trust: unknown, extra: Partial<RamRole> = {}): RamRole {
   };
 }
 
-function decide(
-  b: PodIdentityBinding,
-  observed: ObservedRole,
-  previouslyAttached = [] as (typeof oss)[],
-) {
-  return decideRole({
-    desired: desiredState(b, cluster),
-    observed,
-    binding: id,
-    previouslyAttached,
-  });
+function decide(b: PodIdentityBinding, observed: ObservedRole) {
+  return decideRole({ desired: desiredState(b, cluster), observed, binding: id });
 }
 
 describe('decideRole', () => {
@@ -134,19 +126,51 @@ describe('decideRole', () => {
       attach: [oss],
       detach: [],
       attachedAfter: [oss],
+      // Recorded in RAM before the attach: a failure between the two can orphan nothing.
+      ledger: { key: ledgerTagKey(id), beforeAttach: 'System:AliyunOSSReadOnlyAccess' },
     });
     if (d.kind !== 'act') return;
+    expect(d.ledger?.afterDetach).toBeUndefined();
     expect(JSON.parse(d.update!.trustPolicy!).Statement).toEqual([
       foreign,
       bindingStatement(desiredState(b, cluster).target),
     ]);
     expect(d.update?.description).toBeUndefined();
-    const dropped = decide(
-      binding({ role: { name: 'legacy', adopt: true } }),
-      { role: role(JSON.parse(d.update!.trustPolicy!)), tags: {}, attached: [cs, oss] },
-      [oss],
-    );
-    expect(dropped).toMatchObject({ kind: 'act', detach: [oss], update: undefined });
+    const ledger = { [ledgerTagKey(id)]: 'System:AliyunOSSReadOnlyAccess' };
+    const dropped = decide(binding({ role: { name: 'legacy', adopt: true } }), {
+      role: role(JSON.parse(d.update!.trustPolicy!)),
+      tags: ledger,
+      attached: [cs, oss],
+    });
+    expect(dropped).toMatchObject({
+      kind: 'act',
+      detach: [oss],
+      update: undefined,
+      ledger: { afterDetach: '-' },
+    });
+  });
+
+  it('on an adopted role, status never makes a pre-existing policy ours; only the RAM ledger does', () => {
+    const b = {
+      ...binding({ role: { name: 'legacy', adopt: true } }),
+      status: { attachedPolicies: [cs] },
+    };
+    const target = desiredState(b, cluster).target;
+    const adopted = role({ Version: '1', Statement: [bindingStatement(target)] });
+    const d = decide(b, { role: adopted, tags: { [ledgerTagKey(id)]: '-' }, attached: [cs] });
+    expect(d).toMatchObject({ kind: 'act', detach: [], attachedAfter: [] });
+  });
+
+  it('drops a recorded policy that was detached by hand from the ledger', () => {
+    const b = binding({ role: { name: 'legacy', adopt: true, policies: [] } });
+    const target = desiredState(b, cluster).target;
+    const adopted = role({ Version: '1', Statement: [bindingStatement(target)] });
+    const d = decide(b, {
+      role: adopted,
+      tags: { [ledgerTagKey(id)]: 'System:AliyunOSSReadOnlyAccess' },
+      attached: [],
+    });
+    expect(d).toMatchObject({ kind: 'act', detach: [], ledger: { afterDetach: '-' } });
   });
 
   it('blocks on an adopted role with an unparseable trust policy', () => {

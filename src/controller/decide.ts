@@ -10,6 +10,13 @@ import {
 } from '../identity/trust-policy.ts';
 import type { DesiredState } from './desired.ts';
 import { classifyRoleOwnership, ownershipTags, type BindingIdentity } from './ownership.ts';
+import {
+  formatLedger,
+  ledgerFits,
+  ledgerTagKey,
+  readLedger,
+  withPolicies,
+} from './adoption-ledger.ts';
 import { planPolicies, policyKey } from './policies.ts';
 
 export interface ObservedRole {
@@ -29,6 +36,11 @@ export type RoleDecision =
       detach: PolicyRef[];
       /** The policies this binding is responsible for once the actions are done. */
       attachedAfter: PolicyRef[];
+      /**
+       * Adopted roles only: the ledger tag to write before attaching (adoption marker plus
+       * every policy about to be attached) and after detaching. Undefined: no tag write.
+       */
+      ledger?: { key: string; beforeAttach?: string; afterDetach?: string } | undefined;
     };
 
 /**
@@ -41,7 +53,6 @@ export function decideRole(input: {
   desired: DesiredState;
   observed: ObservedRole;
   binding: BindingIdentity;
-  previouslyAttached: readonly PolicyRef[];
 }): RoleDecision {
   const { desired, observed, binding } = input;
   if (!observed.role) {
@@ -71,7 +82,8 @@ export function decideRole(input: {
   if (ownership.kind === 'other-binding')
     return blocked(
       'RoleOwnedByAnotherBinding',
-      `role ${desired.roleName} is managed by ${ownership.owner}: choose another spec.role.name`,
+      // Never name the owner: that would tell one tenant another's namespace and binding.
+      `role ${desired.roleName} is managed by another PodIdentityBinding (or another cluster): choose another spec.role.name`,
     );
   if (ownership.kind === 'unmanaged' && !desired.adopt)
     return blocked(
@@ -103,30 +115,57 @@ function decideExisting(
   )
     update.maxSessionDuration = desired.maxSessionDuration;
   const owned = ownership === 'Created';
-  // On an adopted role, a policy counts as ours only if we attached it (it was not there before).
-  const attachedByBinding = owned ? observed.attached : input.previouslyAttached;
+  // On an adopted role, a policy counts as ours only if the ledger (a RAM tag, see
+  // adoption-ledger.ts) says this binding attached it; status is never trusted for this.
+  const ledger = owned ? [] : (readLedger(observed.tags, input.binding) ?? []);
   const plan = planPolicies({
     desired: desired.policies,
     attached: observed.attached,
     roleIsOwned: owned,
-    attachedByBinding,
+    attachedByBinding: owned ? observed.attached : ledger,
   });
-  const preexisting = new Set(observed.attached.map(policyKey));
-  const attachedAfter = owned
-    ? desired.policies
-    : desired.policies.filter(
-        (p) =>
-          !preexisting.has(policyKey(p)) ||
-          input.previouslyAttached.some((q) => policyKey(q) === policyKey(p)),
-      );
-  return {
-    kind: 'act',
+  const base = {
+    kind: 'act' as const,
     ownership,
     create: undefined,
     update: Object.keys(update).length > 0 ? update : undefined,
     attach: plan.attach,
     detach: plan.detach,
-    attachedAfter,
+  };
+  if (owned) return { ...base, attachedAfter: desired.policies };
+  return adoptedDecision(input, base, ledger);
+}
+
+/** An adopted role: the same actions, plus the ledger writes around them (adoption-ledger.ts). */
+function adoptedDecision(
+  input: Parameters<typeof decideRole>[0],
+  base: Omit<Extract<RoleDecision, { kind: 'act' }>, 'attachedAfter' | 'ledger'>,
+  ledger: readonly PolicyRef[],
+): RoleDecision {
+  const { desired, observed } = input;
+  const beforeAttach = withPolicies(ledger, base.attach);
+  if (!ledgerFits(beforeAttach))
+    return blocked(
+      'TooManyPoliciesForAdoptedRole',
+      `the policies a binding attaches to an adopted role are recorded in one RAM tag of at most 256 characters, and spec.role.policies does not fit (${formatLedger(beforeAttach).length} characters): list fewer policies, or let the operator create its own role`,
+    );
+  // What stays recorded: ours and still wanted (a recorded policy detached by hand drops out too).
+  const wanted = new Set(desired.policies.map(policyKey));
+  const afterDetach = beforeAttach.filter((p) => wanted.has(policyKey(p)));
+  const key = ledgerTagKey(input.binding);
+  const current = observed.tags[key];
+  return {
+    ...base,
+    attachedAfter: afterDetach,
+    ledger: {
+      key,
+      ...(current !== formatLedger(beforeAttach)
+        ? { beforeAttach: formatLedger(beforeAttach) }
+        : {}),
+      ...(formatLedger(afterDetach) !== formatLedger(beforeAttach)
+        ? { afterDetach: formatLedger(afterDetach) }
+        : {}),
+    },
   };
 }
 

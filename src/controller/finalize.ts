@@ -8,6 +8,7 @@ import {
 } from '../identity/trust-policy.ts';
 import type { InvolvedObject } from '../kube/events.ts';
 import { validateSpec } from '../api/validate.ts';
+import { readLedger, ledgerTagKey } from './adoption-ledger.ts';
 import { chooseRoleName, desiredState } from './desired.ts';
 import { classifyRoleOwnership } from './ownership.ts';
 import { policyKey } from './policies.ts';
@@ -15,31 +16,39 @@ import { unwireChanges } from './service-account.ts';
 import type { ReconcileResult, ReconcilerDeps } from './types.ts';
 
 /**
- * Deletion. `Delete`: a role the tags prove ours is emptied and deleted; an adopted role only
- * loses this binding's statement and the policies it attached; any other role is left alone.
- * `Retain`: RAM is not touched. Both unwire the ServiceAccount if it still names this role. A
- * role that is already gone counts as deleted. The finalizer goes last, so a crash anywhere
- * before it simply runs this again.
+ * Deletion. What this binding owns is read from RAM, never from status (which a user with status
+ * write could forge): a role whose ownership tags name this binding is emptied and deleted
+ * (`Delete`); a role whose adoption ledger tag names it loses this binding's statement and the
+ * policies the ledger records, then the ledger; any other role is left alone. `Retain`: RAM is
+ * not touched. Both unwire the ServiceAccount if this binding wired it. A role that is already
+ * gone counts as released. The finalizer goes last, so a crash anywhere before it simply runs
+ * this again.
  */
 export async function finalizeBinding(
   deps: ReconcilerDeps,
   binding: PodIdentityBinding,
 ): Promise<ReconcileResult> {
   if (!(binding.metadata.finalizers ?? []).includes(FINALIZER)) return {};
-  // The role may exist even when status never recorded it (a crash between CreateRole and the
-  // status write), so the name is derived the same way reconcile chose it. Deleting stays safe:
-  // releaseRole acts only on what the tags prove is this binding's (or what it adopted).
-  const roleName =
-    binding.status?.roleName ??
-    (validateSpec(binding.spec).valid ? chooseRoleName(binding, deps.cluster) : undefined);
-  if (roleName) {
-    // Cloud errors propagate: the runtime retries with backoff and the finalizer stays.
-    if ((binding.spec.deletionPolicy ?? 'Delete') === 'Delete')
-      await releaseRole(deps, binding, roleName);
-    await unwireServiceAccount(deps, binding, roleName);
-  }
+  const names = candidateRoleNames(binding, deps);
+  // Cloud errors propagate: the runtime retries with backoff and the finalizer stays.
+  if ((binding.spec.deletionPolicy ?? 'Delete') === 'Delete')
+    for (const roleName of names) await releaseRole(deps, binding, roleName);
+  for (const roleName of names) await unwireServiceAccount(deps, binding, roleName);
   await deps.bindings.removeFinalizer(binding);
   return {};
+}
+
+/**
+ * Every role this binding may have made or adopted: the explicit name, else both the name status
+ * recorded and the derived default (status may be stale, lost or forged; a role is only touched
+ * once its tags prove it is this binding's, so checking one name too many is safe).
+ */
+function candidateRoleNames(binding: PodIdentityBinding, deps: ReconcilerDeps): string[] {
+  if (!validateSpec(binding.spec).valid)
+    return binding.status?.roleName ? [binding.status.roleName] : [];
+  if (binding.spec.role?.name) return [binding.spec.role.name];
+  const derived = chooseRoleName({ ...binding, status: {} }, deps.cluster);
+  return [...new Set([binding.status?.roleName, derived].filter((n) => n !== undefined))];
 }
 
 async function releaseRole(
@@ -51,11 +60,12 @@ async function releaseRole(
   const role = await ram.getRole(roleName);
   if (!role) return;
   const tags = await ram.listRoleTags(roleName);
-  const ownership = classifyRoleOwnership(tags, {
+  const id = {
     clusterId: deps.cluster.clusterId,
     namespace: binding.metadata.namespace,
     name: binding.metadata.name,
-  });
+  };
+  const ownership = classifyRoleOwnership(tags, id);
   const object = involved(binding);
   if (ownership.kind === 'ours') {
     for (const policy of await ram.listPoliciesForRole(roleName))
@@ -64,8 +74,10 @@ async function releaseRole(
     deps.events.record(object, 'Normal', 'RoleDeleted', `deleted RAM role ${roleName}`);
     return;
   }
-  if (ownership.kind === 'unmanaged' && binding.status?.roleOwnership === 'Adopted') {
-    await releaseAdoptedRole(deps, binding, roleName, role.trustPolicy);
+  const ledger = readLedger(tags, id);
+  if (ownership.kind === 'unmanaged' && ledger !== undefined) {
+    await releaseAdoptedRole(deps, binding, roleName, role.trustPolicy, ledger);
+    await ram.untagRole(roleName, [ledgerTagKey(id)]);
     return;
   }
   deps.events.record(
@@ -81,6 +93,7 @@ async function releaseAdoptedRole(
   binding: PodIdentityBinding,
   roleName: string,
   trustPolicy: string,
+  ledger: readonly PolicyRef[],
 ): Promise<void> {
   const { ram } = deps;
   const target = desiredState(binding, deps.cluster).target;
@@ -92,7 +105,7 @@ async function releaseAdoptedRole(
     if (!(error instanceof MalformedTrustPolicyError)) throw error;
     // A document nobody can parse has no statement of ours to remove.
   }
-  const ours = new Set((binding.status?.attachedPolicies ?? []).map(policyKey));
+  const ours = new Set(ledger.map(policyKey));
   const attached: PolicyRef[] = await ram.listPoliciesForRole(roleName);
   for (const policy of attached.filter((p) => ours.has(policyKey(p))))
     await ram.detachPolicy(roleName, policy);
@@ -113,7 +126,7 @@ async function unwireServiceAccount(
   const name = binding.spec.serviceAccountName;
   const current = await deps.serviceAccounts.get(namespace, name);
   if (!current) return;
-  const changes = unwireChanges(current.annotations, roleName);
+  const changes = unwireChanges(current.annotations, roleName, binding.metadata.name);
   if (Object.keys(changes).length > 0)
     await deps.serviceAccounts.patchAnnotations(namespace, name, changes);
 }

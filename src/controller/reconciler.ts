@@ -62,14 +62,13 @@ export class BindingReconciler {
     const outcome = await this.#evaluate(binding);
     await this.#writeStatus(binding, outcome);
     if (outcome.reconciling && !outcome.stalled)
-      throw new RetryableError(outcome.message, this.#retryAfter);
+      throw new RetryableError(outcome.message, outcome.retryAfterMs);
     return { requeueAfterMs: this.#deps.resyncMs() };
   }
 
-  #retryAfter: number | undefined;
-
+  // Per-reconcile state (the cloud's retry-after) travels in the Outcome, never on this shared
+  // instance: workers interleave reconciles of different bindings at every await.
   async #evaluate(binding: PodIdentityBinding): Promise<Outcome> {
-    this.#retryAfter = undefined;
     const validation = validateSpec(binding.spec);
     if (!validation.valid)
       return stalled('InvalidSpec', `invalid spec: ${formatProblems(validation.problems)}`);
@@ -109,7 +108,6 @@ export class BindingReconciler {
         namespace: binding.metadata.namespace,
         name: binding.metadata.name,
       },
-      previouslyAttached: binding.status?.attachedPolicies ?? [],
     });
     const role = { name: desired.roleName, arn: desired.roleArn };
     if (decision.kind === 'blocked')
@@ -164,6 +162,11 @@ export class BindingReconciler {
       await ram.createRole(decision.create);
       this.#event(binding, 'Normal', 'RoleCreated', `created RAM role ${desired.roleArn}`);
     }
+    // Write-ahead: an adopted role's ledger (adoption marker + policies about to be attached) is
+    // written before the trust statement and the attaches, so an error between two calls leaves
+    // a record that over-approximates, never a statement or grant that no record knows about.
+    if (decision.ledger?.beforeAttach !== undefined)
+      await ram.tagRole(desired.roleName, { [decision.ledger.key]: decision.ledger.beforeAttach });
     if (decision.update) {
       await ram.updateRole(desired.roleName, decision.update);
       const fields = Object.keys(decision.update).join(', ');
@@ -177,6 +180,8 @@ export class BindingReconciler {
       await ram.detachPolicy(desired.roleName, policy);
       this.#event(binding, 'Normal', 'PolicyDetached', `detached ${policyKey(policy)}`);
     }
+    if (decision.ledger?.afterDetach !== undefined)
+      await ram.tagRole(desired.roleName, { [decision.ledger.key]: decision.ledger.afterDetach });
   }
 
   async #wireServiceAccount(binding: PodIdentityBinding, desired: DesiredState): Promise<Detail> {
@@ -221,11 +226,11 @@ export class BindingReconciler {
       case 'Transient':
       case 'NotFound':
       case 'Conflict':
-        this.#retryAfter = error.retryAfterMs;
         return {
           ...base('CloudRetrying', `retrying after a transient Alibaba Cloud error: ${described}`),
           reconciling: true,
           role: undefined,
+          retryAfterMs: error.retryAfterMs,
         };
       case 'Denied':
         return {

@@ -35,17 +35,24 @@ export function annotationChanges(
   return changes;
 }
 
-/** On deletion: unwire only if the ServiceAccount still names this binding's role. */
+/**
+ * On deletion: unwire only what this binding wired. The ServiceAccount must name this binding in
+ * `rrsa.dev/binding`: the loser of a ServiceAccount conflict derives the same role name as the
+ * winner, and must not strip the winner's wiring. A role-name annotation without our marker was
+ * set by hand (or by another tool) and is left alone.
+ */
 export function unwireChanges(
   current: Record<string, string>,
   roleName: string | undefined,
+  bindingName: string,
 ): Record<string, string | null> {
   if (roleName === undefined || current[ANNOTATION_ROLE_NAME] !== roleName) return {};
-  const changes: Record<string, string | null> = { [ANNOTATION_ROLE_NAME]: null };
-  if (current[ANNOTATION_MANAGED_BY_BINDING] !== undefined) {
-    changes[ANNOTATION_MANAGED_BY_BINDING] = null;
-    if (current[ANNOTATION_TOKEN_EXPIRATION] !== undefined)
-      changes[ANNOTATION_TOKEN_EXPIRATION] = null;
-  }
+  if (current[ANNOTATION_MANAGED_BY_BINDING] !== bindingName) return {};
+  const changes: Record<string, string | null> = {
+    [ANNOTATION_ROLE_NAME]: null,
+    [ANNOTATION_MANAGED_BY_BINDING]: null,
+  };
+  if (current[ANNOTATION_TOKEN_EXPIRATION] !== undefined)
+    changes[ANNOTATION_TOKEN_EXPIRATION] = null;
   return changes;
 }

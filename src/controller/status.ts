@@ -41,6 +41,8 @@ export interface Outcome {
   role?: { name: string; arn: string; ownership?: RoleOwnershipMode | undefined } | undefined;
   oidcProviderArn?: string | undefined;
   attachedPolicies?: PolicySpec[] | undefined;
+  /** A cloud retry-after for this reconcile's retry (never status: it differs per attempt). */
+  retryAfterMs?: number | undefined;
 }
 
 export function computeStatus(

@@ -4,7 +4,25 @@ import {
   type KubernetesObject,
   type ListPromise,
 } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../runtime/clock.ts';
 import { describeApiError, isTransientApiError } from './api-errors.ts';
+
+/** The part of client-node's Informer this module drives (a seam for unit tests). */
+export interface InformerLike<T> {
+  on(event: 'add' | 'update' | 'delete', callback: (object: T) => void): void;
+  on(event: 'error', callback: (error?: unknown) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  get(name: string, namespace?: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+export type InformerFactory = <T extends KubernetesObject>(
+  kubeConfig: KubeConfig,
+  path: string,
+  list: ListPromise<T>,
+  labelSelector?: string,
+) => InformerLike<T>;
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -20,6 +38,10 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Restart backoff bounds; client-node's informer stops for good on any non-timeout error. */
   minRetryMs?: number;
   maxRetryMs?: number;
+  clock?: Clock;
+  random?: () => number;
+  /** Defaults to client-node's makeInformer. */
+  informerFactory?: InformerFactory;
 }
 
 type LogLevel = 'info' | 'warn';
@@ -54,44 +76,56 @@ export interface ResilientInformer<T> extends ObjectStore<T> {
 
 /**
  * client-node's informer emits `error` and stops on anything but a watch timeout (an apiserver
- * restart, a network error, a 5xx on list). This restarts it with exponential backoff; a restart
- * relists when the resourceVersion is gone, and the cache diff re-fires add/update/delete so
- * no change made during an outage is lost for good.
+ * restart, a network error, a 5xx on list). This restarts it with capped exponential backoff and
+ * jitter; the backoff resets only once a LIST succeeds (client-node's `start()` resolves even
+ * when its list failed, so resolving proves nothing). `hasSynced()` is true only after a
+ * successful LIST: until then the cache is empty, and acting on it (readiness, reconciles,
+ * webhook lookups) would act on an empty world. A restart relists when the resourceVersion is
+ * gone, and the cache diff re-fires add/update/delete so no change made during an outage is lost.
  */
 export function startResilientInformer<T extends KubernetesObject>(
   options: InformerOptions<T>,
 ): ResilientInformer<T> {
-  const informer = makeInformer<T>(
-    options.kubeConfig,
-    options.path,
-    options.list,
-    options.labelSelector,
-  );
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
   const minRetry = options.minRetryMs ?? 500;
   const maxRetry = options.maxRetryMs ?? 30_000;
-  let retryMs = minRetry;
+  let failures = 0;
+  let listed = false;
   let synced = false;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: { cancel(): void } | undefined;
+
+  const list: ListPromise<T> = async () => {
+    const result = await options.list();
+    listed = true;
+    failures = 0;
+    return result;
+  };
+  const factory = options.informerFactory ?? (makeInformer as unknown as InformerFactory);
+  const informer = factory<T>(options.kubeConfig, options.path, list, options.labelSelector);
 
   const scheduleRestart = (error: unknown): void => {
     if (stopped || timer) return;
+    const ceiling = Math.min(minRetry * 2 ** Math.min(failures, 20), maxRetry);
+    // Full jitter in [ceiling/2, ceiling]: replicas restarted together do not relist in lockstep.
+    const retryMs = Math.round(ceiling / 2 + (ceiling / 2) * random());
+    failures++;
     options.onError?.(error, retryMs);
-    timer = setTimeout(() => {
+    timer = clock.setTimeout(() => {
       timer = undefined;
       void run();
     }, retryMs);
-    retryMs = Math.min(retryMs * 2, maxRetry);
   };
 
   const run = async (): Promise<void> => {
     try {
       await informer.start();
-      synced = true;
-      retryMs = minRetry;
     } catch (error) {
       scheduleRestart(error);
     }
+    // Only now are the listed items in the cache (client-node adds them after the list resolves).
+    if (listed) synced = true;
   };
 
   // client-node caches the very object it hands to handlers: dropping managedFields here keeps
@@ -117,7 +151,7 @@ export function startResilientInformer<T extends KubernetesObject>(
     },
     stop: async () => {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       timer = undefined;
       await informer.stop();
     },

@@ -1,0 +1,206 @@
+import { ANNOTATION_ROLE_NAME } from '../api/types.ts';
+import { DEFAULT_GUARDRAILS } from '../identity/guardrails.ts';
+import {
+  FakeBindingStore,
+  FakeRam,
+  FakeServiceAccountStore,
+  RecordingEvents,
+  bindingFixture,
+  cloudError,
+  deferred,
+} from '../../test/support/fakes.ts';
+import { ledgerTagKey } from './adoption-ledger.ts';
+import { chooseRoleName } from './desired.ts';
+import { ownershipTags } from './ownership.ts';
+import { RetryableError, BindingReconciler } from './reconciler.ts';
+import { ANNOTATION_MANAGED_BY_BINDING } from './service-account.ts';
+import type { ClusterIdentity } from './types.ts';
+
+const cluster: ClusterIdentity = {
+  clusterId: 'c1',
+  accountId: '1234567890123456',
+  oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
+  issuerUrl: 'https://issuer.example',
+  roleNamePrefix: 'rrsa-',
+};
+const oss = { type: 'System' as const, name: 'AliyunOSSReadOnlyAccess' };
+const logs = { type: 'System' as const, name: 'AliyunLogReadOnlyAccess' };
+const cs = { type: 'System' as const, name: 'AliyunCSReadOnlyAccess' };
+
+function world() {
+  const ram = new FakeRam();
+  const bindings = new FakeBindingStore();
+  const serviceAccounts = new FakeServiceAccountStore();
+  const events = new RecordingEvents();
+  const reconciler = new BindingReconciler({
+    cluster,
+    guardrails: { ...DEFAULT_GUARDRAILS, allowAdoption: true },
+    ram,
+    bindings,
+    serviceAccounts,
+    events,
+    now: () => new Date('2026-06-01T00:00:00Z'),
+    resyncMs: () => 600_000,
+  });
+  return { ram, bindings, serviceAccounts, events, reconciler };
+}
+
+async function failure(promise: Promise<unknown>): Promise<RetryableError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RetryableError) return error;
+    throw error;
+  }
+  throw new Error('expected the reconcile to fail');
+}
+
+describe('BindingReconciler under interleaving', () => {
+  it("keeps each reconcile's retry-after to itself", async () => {
+    const { ram, bindings, serviceAccounts, reconciler } = world();
+    const a = bindings.put(bindingFixture({ name: 'a', serviceAccountName: 'sa-a' }));
+    bindings.put(bindingFixture({ name: 'b', serviceAccountName: 'sa-b' }));
+    serviceAccounts.accounts.set('team-a/sa-a', { annotations: {} });
+    const roleA = chooseRoleName(a, cluster);
+    const holdStatusOfA = deferred();
+    ram.before = (method, args) => {
+      if (method !== 'getRole') return;
+      if (args[0] === roleA) throw cloudError('Throttled', 'Throttling.User', 30_000);
+      throw cloudError('Transient', 'ServiceUnavailableTemporary');
+    };
+    bindings.before = async (method, args) => {
+      const target = args[0] as { metadata: { name: string } };
+      if (method === 'patchStatus' && target.metadata.name === 'a') await holdStatusOfA.promise;
+    };
+    const first = failure(reconciler.reconcile('team-a', 'a'));
+    await new Promise((r) => setImmediate(r));
+    const second = await failure(reconciler.reconcile('team-a', 'b'));
+    holdStatusOfA.resolve();
+    expect((await first).retryAfterMs).toBe(30_000);
+    expect(second.retryAfterMs).toBeUndefined();
+  });
+});
+
+describe('finalizer', () => {
+  it("deleting the loser of a ServiceAccount conflict leaves the winner's wiring", async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    const old = bindings.put(
+      bindingFixture({
+        name: 'old',
+        serviceAccountName: 'shared',
+        createdAt: '2026-01-01T00:00:00Z',
+      }),
+    );
+    bindings.put(
+      bindingFixture({
+        name: 'new',
+        serviceAccountName: 'shared',
+        createdAt: '2026-02-01T00:00:00Z',
+      }),
+    );
+    serviceAccounts.accounts.set('team-a/shared', { annotations: {} });
+    await reconciler.reconcile('team-a', 'old');
+    await reconciler.reconcile('team-a', 'new');
+    expect(bindings.objects.get('team-a/new')?.status?.conditions?.[0]?.reason).toBe(
+      'ServiceAccountConflict',
+    );
+    const wired = { ...serviceAccounts.annotations('team-a', 'shared') };
+    expect(wired[ANNOTATION_MANAGED_BY_BINDING]).toBe('old');
+
+    bindings.markDeleted('team-a', 'new');
+    await reconciler.reconcile('team-a', 'new');
+    expect(bindings.objects.has('team-a/new')).toBe(false);
+    expect(serviceAccounts.annotations('team-a', 'shared')).toEqual(wired);
+    expect(ram.roles.has(chooseRoleName(old, cluster))).toBe(true);
+  });
+
+  it('derives what it owns from RAM: a forged status neither strips a victim role nor orphans the real one', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    const binding = bindings.put(bindingFixture({ role: { policies: [oss] } }));
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    await reconciler.reconcile('team-a', 'app');
+    const real = chooseRoleName(binding, cluster);
+    expect(ram.roles.get(real)?.attached).toEqual([oss]);
+    ram.seedRole('victim', { attached: [cs] });
+
+    const stored = bindings.objects.get('team-a/app')!;
+    bindings.put({
+      ...stored,
+      status: {
+        ...stored.status,
+        roleName: 'victim',
+        roleOwnership: 'Adopted',
+        attachedPolicies: [cs],
+      },
+    });
+    bindings.markDeleted('team-a', 'app');
+    await reconciler.reconcile('team-a', 'app');
+    expect(ram.roles.get('victim')?.attached).toEqual([cs]);
+    expect(ram.roles.has(real)).toBe(false);
+    expect(bindings.objects.has('team-a/app')).toBe(false);
+  });
+});
+
+describe('adopted roles after a partial failure', () => {
+  it('never orphans a grant: what was attached before the error is detached later', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    ram.seedRole('legacy', { attached: [cs] });
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    bindings.put(bindingFixture({ role: { name: 'legacy', adopt: true, policies: [oss, logs] } }));
+    ram.before = (method, args) => {
+      if (method === 'attachPolicy' && (args[1] as { name: string }).name === logs.name)
+        throw cloudError('Transient', 'InternalError');
+    };
+    await failure(reconciler.reconcile('team-a', 'app'));
+    expect(ram.roles.get('legacy')?.attached).toEqual([cs, oss]);
+    ram.before = undefined;
+
+    // The policies leave the spec before any pass succeeds: what this binding attached must go.
+    const stored = bindings.objects.get('team-a/app')!;
+    bindings.put({ ...stored, spec: { ...stored.spec, role: { name: 'legacy', adopt: true } } });
+    await reconciler.reconcile('team-a', 'app');
+    expect(ram.roles.get('legacy')?.attached).toEqual([cs]);
+
+    // And re-added, then deleted: the pre-existing policy stays, the ledger tag goes.
+    const again = bindings.objects.get('team-a/app')!;
+    bindings.put({
+      ...again,
+      spec: { ...again.spec, role: { name: 'legacy', adopt: true, policies: [oss, cs] } },
+    });
+    await reconciler.reconcile('team-a', 'app');
+    expect(ram.roles.get('legacy')?.attached).toEqual([cs, oss]);
+    bindings.markDeleted('team-a', 'app');
+    await reconciler.reconcile('team-a', 'app');
+    const legacy = ram.roles.get('legacy')!;
+    expect(legacy.attached).toEqual([cs]);
+    expect(Object.keys(legacy.tags)).toEqual([]);
+    expect(JSON.parse(legacy.role.trustPolicy).Statement).toEqual([]);
+  });
+
+  it('records the adoption before its first write, so deletion finds it even after a crash', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    ram.seedRole('legacy');
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    bindings.put(bindingFixture({ role: { name: 'legacy', adopt: true } }));
+    ram.before = (method) => {
+      if (method === 'updateRole') throw cloudError('Transient', 'InternalError');
+    };
+    await failure(reconciler.reconcile('team-a', 'app'));
+    const id = { clusterId: 'c1', namespace: 'team-a', name: 'app' };
+    expect(ram.roles.get('legacy')?.tags).toEqual({ [ledgerTagKey(id)]: '-' });
+    expect(ram.writes()).toEqual(['tagRole', 'updateRole']);
+  });
+
+  it('tags the roles it creates so ownership survives a lost status', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    const binding = bindings.put(bindingFixture());
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    await reconciler.reconcile('team-a', 'app');
+    expect(ram.roles.get(chooseRoleName(binding, cluster))?.tags).toEqual(
+      ownershipTags({ clusterId: 'c1', namespace: 'team-a', name: 'app' }),
+    );
+    expect(serviceAccounts.annotations('team-a', 'app-sa')?.[ANNOTATION_ROLE_NAME]).toBe(
+      chooseRoleName(binding, cluster),
+    );
+  });
+});

@@ -18,7 +18,13 @@ import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
 import { BindingReconciler } from './reconciler.ts';
 import { resyncPeriodMs } from './resync.ts';
-import { keysForBinding, keysForServiceAccount, parseBindingKey } from './triggers.ts';
+import {
+  bindingFingerprint,
+  bindingKey,
+  keysForBinding,
+  keysForServiceAccount,
+  parseBindingKey,
+} from './triggers.ts';
 import type { ClusterIdentity } from './types.ts';
 
 export interface BindingControllerOptions {
@@ -57,6 +63,8 @@ export class BindingController {
   readonly #reconciler: BindingReconciler;
   #workers: Promise<void> | undefined;
   #bindingCount = 0;
+  /** The last fingerprint seen per binding: status-only updates are not queued. */
+  readonly #fingerprints = new Map<string, string>();
 
   constructor(options: BindingControllerOptions) {
     this.#o = options;
@@ -83,6 +91,11 @@ export class BindingController {
         if (event === 'add') this.#bindingCount++;
         if (event === 'delete') this.#bindingCount--;
         const binding = object as unknown as PodIdentityBinding;
+        const key = bindingKey(binding.metadata.namespace, binding.metadata.name);
+        const fingerprint = bindingFingerprint(binding);
+        if (event === 'delete') this.#fingerprints.delete(key);
+        else if (event === 'update' && this.#fingerprints.get(key) === fingerprint) return;
+        else this.#fingerprints.set(key, fingerprint);
         for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
           this.#queue.add(key);
       },

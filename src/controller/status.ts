@@ -51,6 +51,10 @@ export function computeStatus(
   now: Date,
 ): PodIdentityBindingStatus {
   const generation = binding.metadata.generation;
+  // kstatus' rule: a resource that is not Ready is either in progress or stuck. A wait that fixes
+  // itself (the ServiceAccount does not exist yet) is Reconciling=True, or Flux's `wait: true`
+  // would read Ready=False with neither flag as Current and pass while Argo says Progressing.
+  const reconciling = outcome.reconciling || (!outcome.ready && !outcome.stalled);
   const inputs: ConditionInput[] = [
     {
       type: ConditionType.Ready,
@@ -58,7 +62,7 @@ export function computeStatus(
       reason: outcome.reason,
       message: outcome.message,
     },
-    flag(ConditionType.Reconciling, outcome.reconciling, outcome),
+    flag(ConditionType.Reconciling, reconciling, outcome),
     flag(ConditionType.Stalled, outcome.stalled, outcome),
     ...DETAIL_TYPES.map((type) => ({
       type,

@@ -34,3 +34,14 @@ export function keysForServiceAccount(
     .filter((b) => b.spec.serviceAccountName === name)
     .map((b) => bindingKey(namespace, b.metadata.name));
 }
+
+/**
+ * What about a binding can change what a reconcile does: its spec (generation), deletion and
+ * finalizers. Status is not in it: the operator's own status write must not queue the binding
+ * again, or a failing binding's backoff would never grow (controller-runtime's
+ * GenerationChangedPredicate, plus the deletion and finalizer changes that predicate misses).
+ */
+export function bindingFingerprint(binding: PodIdentityBinding): string {
+  const { generation, deletionTimestamp, finalizers, labels } = binding.metadata;
+  return JSON.stringify([generation, deletionTimestamp ?? null, finalizers ?? [], labels ?? {}]);
+}

@@ -4,7 +4,13 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  ServerConfiguration,
+  createConfiguration,
+  type Configuration,
 } from '@kubernetes/client-node';
+
+/** Every Kubernetes request ends after this long unless its caller passes a tighter signal. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * The one place that imports @kubernetes/client-node at run time (with informer.ts and the
@@ -27,14 +33,42 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   return kc;
 }
 
-export function createKubeClients(kubeConfig: KubeConfig): KubeClients {
+export function createKubeClients(
+  kubeConfig: KubeConfig,
+  requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+): KubeClients {
+  const config = apiConfiguration(kubeConfig, requestTimeoutMs);
   return {
     kubeConfig,
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    custom: kubeConfig.makeApiClient(CustomObjectsApi),
-    coordination: kubeConfig.makeApiClient(CoordinationV1Api),
-    admissionRegistration: kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+    core: new CoreV1Api(config),
+    custom: new CustomObjectsApi(config),
+    coordination: new CoordinationV1Api(config),
+    admissionRegistration: new AdmissionregistrationV1Api(config),
   };
+}
+
+/**
+ * What KubeConfig.makeApiClient builds, plus a deadline on every request: client-node sets none,
+ * so a call to an apiserver that stopped answering would wait for the OS (minutes). A caller's
+ * own signal (see deadline.ts) is appended after this middleware and wins.
+ */
+function apiConfiguration(kubeConfig: KubeConfig, requestTimeoutMs: number): Configuration {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+    promiseMiddleware: [
+      {
+        pre: (context) => {
+          context.setHeaderParam('User-Agent', 'rrsa-operator');
+          context.setSignal(AbortSignal.timeout(requestTimeoutMs));
+          return Promise.resolve(context);
+        },
+        post: (context) => Promise.resolve(context),
+      },
+    ],
+  });
 }
 
 /** The HTTP status of a client-node ApiException, if any. */

@@ -15,16 +15,20 @@ export interface EventSink {
 }
 
 /**
- * Writes core/v1 Events. The same (object, reason, message) is written at most once per
- * `dedupeWindowMs`, so a binding stuck in a retry loop does not flood etcd. Failures to write an
+ * Writes core/v1 Events. A repeat of an object's latest (reason, message) is written at most once
+ * per `dedupeWindowMs`, so a binding stuck in a retry loop does not flood etcd; anything else is a
+ * transition and is always written (Bound -> GuardrailViolation -> Bound within the window must
+ * end with a Bound Event, or the Warning would read as the current state). Failures to write an
  * Event are logged and dropped: an Event is a courtesy, never a reason to fail a reconcile.
  */
 export class KubeEventSink implements EventSink {
   readonly #core: CoreV1Api;
   readonly #component: string;
   readonly #dedupeWindowMs: number;
-  readonly #recent = new Map<string, number>();
+  /** Per object: its latest (reason, message) and when it was written. */
+  readonly #recent = new Map<string, { what: string; at: number }>();
   readonly #onError: (error: unknown) => void;
+  readonly #now: () => number;
 
   constructor(
     core: CoreV1Api,
@@ -32,8 +36,10 @@ export class KubeEventSink implements EventSink {
       component?: string;
       dedupeWindowMs?: number;
       onError?: (error: unknown) => void;
+      now?: () => number;
     } = {},
   ) {
+    this.#now = options.now ?? Date.now;
     this.#core = core;
     this.#component = options.component ?? 'rrsa-operator';
     this.#dedupeWindowMs = options.dedupeWindowMs ?? 600_000;
@@ -41,11 +47,12 @@ export class KubeEventSink implements EventSink {
   }
 
   record(object: InvolvedObject, type: EventType, reason: string, message: string): void {
-    const key = `${object.namespace}/${object.kind}/${object.name}/${object.uid ?? ''}/${reason}/${message}`;
-    const now = Date.now();
+    const key = `${object.namespace}/${object.kind}/${object.name}/${object.uid ?? ''}`;
+    const what = `${type}/${reason}/${message}`;
+    const now = this.#now();
     const last = this.#recent.get(key);
-    if (last !== undefined && now - last < this.#dedupeWindowMs) return;
-    this.#recent.set(key, now);
+    if (last?.what === what && now - last.at < this.#dedupeWindowMs) return;
+    this.#recent.set(key, { what, at: now });
     if (this.#recent.size > 10_000) this.#prune(now);
     const timestamp = new Date(now);
     this.#core
@@ -75,8 +82,8 @@ export class KubeEventSink implements EventSink {
   }
 
   #prune(now: number): void {
-    for (const [key, at] of this.#recent) {
-      if (now - at >= this.#dedupeWindowMs) this.#recent.delete(key);
+    for (const [key, last] of this.#recent) {
+      if (now - last.at >= this.#dedupeWindowMs) this.#recent.delete(key);
     }
   }
 }

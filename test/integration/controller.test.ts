@@ -318,7 +318,12 @@ describe('PodIdentityBinding controller (real apiserver + emulator)', () => {
     const role = await env.rootRam.getRole(name);
     expect(JSON.parse(role!.trustPolicy).Statement).toEqual([foreign, bindingStatement(target)]);
     expect(role!.description).toBe('kept');
-    expect(await env.rootRam.listRoleTags(name)).toEqual({}); // never tagged as ours: never deleted
+    // Never tagged as ours (so never deleted); only the adoption ledger, naming what it attached.
+    const tags = await env.rootRam.listRoleTags(name);
+    expect(Object.keys(tags)).toEqual([
+      expect.stringMatching(/^rrsa\.dev\/adopted-by\.[0-9a-f]{16}$/),
+    ]);
+    expect(Object.values(tags)).toEqual(['System:AliyunOSSReadOnlyAccess']);
     await kubectl(cp.kubeconfigPath, ['delete', 'pib', 'app', '-n', ns]);
     await eventually('binding gone', async () =>
       (await getBinding(ns, 'app')) ? undefined : true,
@@ -329,6 +334,7 @@ describe('PodIdentityBinding controller (real apiserver + emulator)', () => {
     expect(await env.rootRam.listPoliciesForRole(name)).toEqual([
       { type: 'System', name: 'AliyunCSReadOnlyAccess' },
     ]);
+    expect(await env.rootRam.listRoleTags(name)).toEqual({});
   });
 
   it('gives a ServiceAccount to the older of two bindings; the newer reports the conflict', async () => {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { kubectl } from '../../src/devenv/kubectl.ts';
+import { computeStatus, type Outcome } from '../../src/controller/status.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
+import { bindingFixture } from '../support/fakes.ts';
 import { eventually, startOperatorEnv, type OperatorEnv } from '../support/operator-env.ts';
 
 const run = promisify(execFile);
@@ -108,6 +110,54 @@ describe('GitOps health of PodIdentityBinding status written by the controller',
     if (process.env.RRSA_WRITE_TESTDATA === '1')
       for (const [name, object] of Object.entries(cases))
         await writeFile(join(HEALTH_DIR, 'testdata', `${name}.yaml`), stringify(object));
+  });
+
+  it('agree on every reason the controller reports (statuses built by computeStatus)', async () => {
+    // Each reason with the flags its outcome carries in src/controller (reconciler, decide,
+    // finalize): ready, waiting (fixes itself, no retry), retrying (cloud) or stalled (spec).
+    const table: [string, Partial<Outcome>][] = [
+      ['Bound', { ready: true }],
+      ['ServiceAccountNotFound', {}],
+      ['CloudRetrying', { reconciling: true }],
+      ['CloudPermissionDenied', { reconciling: true }],
+      ['InvalidSpec', { stalled: true }],
+      ['GuardrailViolation', { stalled: true }],
+      ['ServiceAccountConflict', { stalled: true }],
+      ['RoleNotFound', { stalled: true }],
+      ['RoleOwnedByAnotherBinding', { stalled: true }],
+      ['RoleAlreadyExists', { stalled: true }],
+      ['MalformedTrustPolicy', { stalled: true }],
+      ['TooManyPoliciesForAdoptedRole', { stalled: true }],
+      ['CloudRequestRejected', { stalled: true }],
+    ];
+    const objects = table.map(([reason, flags]) => {
+      const binding = bindingFixture();
+      const status = computeStatus(
+        binding,
+        {
+          ready: false,
+          stalled: false,
+          reconciling: false,
+          details: {},
+          reason,
+          message: reason,
+          ...flags,
+        },
+        new Date('2026-06-01T00:00:00Z'),
+      );
+      return { ...binding, status };
+    });
+    const flux = await verdicts(['kstatus'], objects);
+    const argo = await verdicts(['argo-health', join(HEALTH_DIR, 'health.lua')], objects);
+    const expected = table.map(([, f]) => (f.ready ? 'ready' : f.stalled ? 'stalled' : 'progress'));
+    const fluxFor = { ready: 'Current', progress: 'InProgress', stalled: 'Failed' };
+    const argoFor = { ready: 'Healthy', progress: 'Progressing', stalled: 'Degraded' };
+    expect(table.map(([r], i) => `${r}: ${flux[i]!.status}`)).toEqual(
+      table.map(([r], i) => `${r}: ${fluxFor[expected[i]!]}`),
+    );
+    expect(table.map(([r], i) => `${r}: ${argo[i]!.status}`)).toEqual(
+      table.map(([r], i) => `${r}: ${argoFor[expected[i]!]}`),
+    );
   });
 
   it("runs Argo CD's health_test.yaml cases (objects captured from the real apiserver)", async () => {

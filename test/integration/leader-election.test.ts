@@ -1,3 +1,4 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { LeaderElector } from '../../src/kube/leader-election.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
@@ -67,4 +68,87 @@ describe('leader election on a real Lease', () => {
       await b.stop();
     }
   });
+
+  it('a replica whose Lease calls hang stops leading before another can take over', async () => {
+    const namespace = await createNamespace(cp, 'lease-hang');
+    const direct = loadKubeConfig(cp.kubeconfigPath);
+    const upstream = new URL(direct.getCurrentCluster()!.server);
+    const proxy = await freezableProxy(upstream.hostname, Number(upstream.port));
+    const viaProxy = loadKubeConfig(cp.kubeconfigPath);
+    viaProxy.clusters = viaProxy.clusters.map((c) => ({
+      ...c,
+      server: `https://${upstream.hostname}:${proxy.port}`,
+    }));
+    const leading = new Set<string>();
+    let overlapMs = 0;
+    const make = (identity: string, kc: typeof direct) =>
+      new LeaderElector({
+        coordination: createKubeClients(kc).coordination,
+        namespace,
+        name: 'rrsa-operator-leader',
+        identity,
+        leaseDurationMs: 3000,
+        renewDeadlineMs: 2000,
+        retryPeriodMs: 300,
+        onStartedLeading: () => leading.add(identity),
+        onStoppedLeading: () => leading.delete(identity),
+      });
+    const hung = make('hung', viaProxy);
+    hung.start();
+    await until('the proxied replica to lead', () => hung.isLeader(), 10_000);
+    const other = make('other', direct);
+    other.start();
+    await sleep(1000);
+    expect(other.isLeader()).toBe(false);
+    proxy.freeze(); // the apiserver stops answering this replica: no error, no response
+    const frozenAt = Date.now();
+    const watcher = setInterval(() => {
+      if (leading.size > 1) overlapMs += 10;
+    }, 10);
+    try {
+      await until('the hung replica to stop leading', () => !hung.isLeader(), 5_000);
+      const droppedAfter = Date.now() - frozenAt;
+      await until('the other replica to lead', () => other.isLeader(), 10_000);
+      expect(droppedAfter).toBeLessThanOrEqual(2000 + 500); // renew deadline (+ timer slack)
+      expect(overlapMs).toBe(0);
+    } finally {
+      clearInterval(watcher);
+      await hung.stop(false);
+      await other.stop(true);
+      await proxy.close();
+    }
+  });
 });
+
+/** A TCP proxy that can stop forwarding (connections stay open, nothing more gets through). */
+async function freezableProxy(
+  host: string,
+  port: number,
+): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    if (frozen) return; // accepted, never answered
+    const target = connect(port, host);
+    sockets.add(target);
+    client.on('data', (d) => (frozen ? undefined : target.write(d)));
+    target.on('data', (d) => (frozen ? undefined : client.write(d)));
+    const end = () => {
+      client.destroy();
+      target.destroy();
+    };
+    client.on('error', end).on('close', end);
+    target.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    freeze: () => (frozen = true),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

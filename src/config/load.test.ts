@@ -83,6 +83,7 @@ describe('the option table covers the manager', () => {
       concurrency: 'number',
       allowedPolicies: 'object',
       deniedPolicies: 'object',
+      deniedActions: 'object',
       allowedRoleNames: 'object',
       allowAdoption: 'boolean',
       namespace: 'string',

@@ -41,6 +41,8 @@ export interface Outcome {
   role?: { name: string; arn: string; ownership?: RoleOwnershipMode | undefined } | undefined;
   oidcProviderArn?: string | undefined;
   attachedPolicies?: PolicySpec[] | undefined;
+  /** The Event's (and log's) wording when it carries more than the condition (a request id). */
+  eventMessage?: string | undefined;
 }
 
 export function computeStatus(

@@ -12,7 +12,8 @@ const allow = (action: unknown, resource: unknown = '*'): object => ({
   Action: action,
   Resource: resource,
 });
-const doc = (...statements: object[]): string => JSON.stringify({ Version: '1', Statement: statements });
+const doc = (...statements: object[]): string =>
+  JSON.stringify({ Version: '1', Statement: statements });
 const judge = (document: string): PolicyJudgement =>
   judgePolicyDocument(document, DEFAULT_DENIED_ACTIONS);
 /** The (action, deniedBy) pairs found, or 'unjudgeable'. */
@@ -28,7 +29,11 @@ describe('judgePolicyDocument with the default denied actions', () => {
     ['everything', doc(allow('*')), [['*', 'ram:Create*']]],
     ['every action of every service', doc(allow('*:*')), [['*:*', 'ram:Create*']]],
     ['all of RAM', doc(allow('ram:*')), [['ram:*', 'ram:Create*']]],
-    ['upper-case service prefix', doc(allow('RAM:CreateRole')), [['RAM:CreateRole', 'ram:Create*']]],
+    [
+      'upper-case service prefix',
+      doc(allow('RAM:CreateRole')),
+      [['RAM:CreateRole', 'ram:Create*']],
+    ],
     ['a write wildcard', doc(allow('ram:Create*')), [['ram:Create*', 'ram:Create*']]],
     ['a wildcard wider than one write family', doc(allow('ram:C*')), [['ram:C*', 'ram:Create*']]],
     ['a service wildcard', doc(allow('r*:*')), [['r*:*', 'ram:Create*']]],
@@ -78,7 +83,11 @@ describe('judgePolicyDocument with the default denied actions', () => {
       [['sts:AssumeRole', 'sts:AssumeRole']],
     ],
     ['sts:AssumeRole on one role', doc(allow('sts:AssumeRole', ROLE)), []],
-    ['sts:AssumeRole on a list of named roles', doc(allow('sts:AssumeRole', [ROLE, `${ROLE}2`])), []],
+    [
+      'sts:AssumeRole on a list of named roles',
+      doc(allow('sts:AssumeRole', [ROLE, `${ROLE}2`])),
+      [],
+    ],
     ['sts:* on *', doc(allow('sts:*')), [['sts:*', 'sts:AssumeRole']]],
     ['sts:* on one role', doc(allow('sts:*', ROLE)), []],
     [
@@ -101,10 +110,17 @@ describe('judgePolicyDocument with the default denied actions', () => {
       doc(allow('ims:CreateOIDCProvider')),
       [['ims:CreateOIDCProvider', 'ims:*']],
     ],
-    ['resource manager', doc(allow('resourcemanager:*')), [['resourcemanager:*', 'resourcemanager:*']]],
+    [
+      'resource manager',
+      doc(allow('resourcemanager:*')),
+      [['resourcemanager:*', 'resourcemanager:*']],
+    ],
     [
       'a Condition does not make an Allow harmless',
-      doc({ ...allow('ram:CreateUser'), Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } }),
+      doc({
+        ...allow('ram:CreateUser'),
+        Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } },
+      }),
       [['ram:CreateUser', 'ram:Create*']],
     ],
     [
@@ -133,7 +149,10 @@ describe('judgePolicyDocument with the default denied actions', () => {
   });
 
   it('says why a document cannot be judged', () => {
-    expect(judge('nope')).toMatchObject({ kind: 'unjudgeable', reason: expect.stringMatching(/^not JSON/) });
+    expect(judge('nope')).toMatchObject({
+      kind: 'unjudgeable',
+      reason: expect.stringMatching(/^not JSON/),
+    });
   });
 
   it('judges against the configured list, not the default', () => {

@@ -50,8 +50,7 @@ export interface PrivilegedGrant {
 }
 
 export type PolicyJudgement =
-  | { kind: 'judged'; grants: PrivilegedGrant[] }
-  | { kind: 'unjudgeable'; reason: string };
+  { kind: 'judged'; grants: PrivilegedGrant[] } | { kind: 'unjudgeable'; reason: string };
 
 /**
  * True when some concrete string matches both `*`-glob patterns (case-insensitive). Product of
@@ -151,7 +150,9 @@ function parseStatements(document: string): Statement[] {
 
 /** Resource `*`, a role wildcard, or any other wildcard: the statement names no single role. */
 function isSpecificResource(resources: readonly string[] | undefined): boolean {
-  return resources !== undefined && resources.length > 0 && resources.every((r) => !r.includes('*'));
+  return (
+    resources !== undefined && resources.length > 0 && resources.every((r) => !r.includes('*'))
+  );
 }
 
 /** The denied patterns that apply to a statement with these resources. */
@@ -160,7 +161,11 @@ function applicableDenied(denied: readonly string[], statement: Statement): stri
   return denied.filter((d) => !(specific && d.toLowerCase() === RESOURCE_QUALIFIED));
 }
 
-function grantsOf(statement: Statement, index: number, denied: readonly string[]): PrivilegedGrant[] {
+function grantsOf(
+  statement: Statement,
+  index: number,
+  denied: readonly string[],
+): PrivilegedGrant[] {
   // Deny statements never add grants. Nor are they subtracted from Allow statements: doing so
   // would need RAM's full evaluation (Conditions, resources, NotAction in Deny); an Allow that a
   // Deny happens to cancel is still refused. Conditions on Allow are ignored for the same reason.

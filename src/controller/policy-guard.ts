@@ -16,6 +16,12 @@ import type { ReconcilerDeps } from './types.ts';
  * is caught at the next resync. System policies stay judged by name (deniedPolicies).
  */
 
+/** The RAM calls the guard makes: reads, and a detach of what it refuses. */
+export type PolicyGuardRam = Pick<
+  RamPort,
+  'getPolicyDocument' | 'getRole' | 'listRoleTags' | 'listPoliciesForRole' | 'detachPolicy'
+>;
+
 export type PolicyGrantReason = 'GuardrailViolation' | 'PolicyNotFound';
 
 export interface PolicyGrantViolation extends GuardrailViolation {
@@ -91,7 +97,7 @@ export async function checkPolicyGrants(
  * (recorded in status). A role of another binding, or an unmanaged one, is never touched.
  */
 async function attachedByBinding(
-  ram: RamPort,
+  ram: PolicyGuardRam,
   binding: PodIdentityBinding,
   desired: DesiredState,
   clusterId: string,
@@ -117,7 +123,7 @@ async function attachedByBinding(
  * a Warning Event each). Throws CloudError like any RAM read; the caller turns it into an outcome.
  */
 export async function enforcePolicyGrants(
-  deps: Pick<ReconcilerDeps, 'ram' | 'guardrails' | 'events' | 'cluster'>,
+  deps: Pick<ReconcilerDeps, 'guardrails' | 'events' | 'cluster'> & { ram: PolicyGuardRam },
   binding: PodIdentityBinding,
   desired: DesiredState,
 ): Promise<Outcome | undefined> {

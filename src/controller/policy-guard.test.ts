@@ -84,7 +84,11 @@ describe('checkPolicyGrants', () => {
     seed(ram);
     const violations = await checkPolicyGrants(ram, policies, DEFAULT_DENIED_ACTIONS);
     expect(violations.map((v) => [v.field, v.reason, v.message])).toEqual(
-      expected.map(([field, reason, message]) => [field, reason, expect.stringMatching(message)]),
+      expected.map(([field, reason, message]): unknown[] => [
+        field,
+        reason,
+        expect.stringMatching(message) as unknown,
+      ]),
     );
   });
 

@@ -160,4 +160,58 @@ describe('guardrails on what a Custom policy grants (real apiserver + emulator)'
     expect(calls.length).toBeLessThanOrEqual(10);
     expect(calls.filter((c) => c.write)).toEqual([]);
   });
+
+  it('stalls on a System policy RAM does not know, instead of retrying it as transient', async () => {
+    const ns = await createNamespace(cp, 'grd');
+    const seq = env.emulator.controls.lastSeq();
+    await apply(ns, 'nosys', {
+      serviceAccountName: 'app',
+      createServiceAccount: true,
+      role: { policies: [{ type: 'System', name: 'AliyunNoSuchAccess' }] },
+    });
+    const { ready, stalled } = await readyCondition(ns, 'nosys', 'CloudRequestRejected');
+    expect(ready.message).toContain('AttachPolicyToRole failed: EntityNotExist.Policy');
+    expect(ready.message).not.toContain('request id');
+    expect(stalled?.status).toBe('True');
+    await sleep(5000);
+    const attaches = ramCallsSince(seq, 'AliyunNoSuchAccess').filter(
+      (c) => c.action === 'AttachPolicyToRole',
+    );
+    expect(attaches.length).toBeLessThanOrEqual(4); // one per resync, not a backoff loop
+  });
+
+  it('keeps a retrying condition message stable across retries; the Event carries the request id', async () => {
+    const ns = await createNamespace(cp, 'grd');
+    const rule = env.emulator.controls.faults.add({
+      service: 'ram',
+      action: 'AttachPolicyToRole',
+      code: 'InternalError',
+      status: 500,
+    });
+    try {
+      await apply(ns, 'flaky', {
+        serviceAccountName: 'app',
+        createServiceAccount: true,
+        role: { policies: [{ type: 'System', name: 'AliyunOSSReadOnlyAccess' }] },
+      });
+      const first = await readyCondition(ns, 'flaky', 'CloudRetrying');
+      const firedBefore = rule.fired;
+      await eventually('more retries', () => (rule.fired >= firedBefore + 3 ? true : undefined));
+      const later = await readyCondition(ns, 'flaky', 'CloudRetrying');
+      expect(first.ready.message).toContain('AttachPolicyToRole failed: InternalError');
+      expect(first.ready.message).not.toContain('request id');
+      expect(later.ready.message).toBe(first.ready.message);
+      expect(later.ready.lastTransitionTime).toBe(first.ready.lastTransitionTime);
+      const event = await eventually('the CloudRetrying Event', async () => {
+        const list = await env.admin.core.listNamespacedEvent({ namespace: ns });
+        return list.items.find((e) => e.reason === 'CloudRetrying');
+      });
+      expect(event.message).toMatch(
+        /AttachPolicyToRole failed: InternalError \(request id [^)]+\)/,
+      );
+    } finally {
+      env.emulator.controls.faults.remove(rule.id);
+    }
+    await readyCondition(ns, 'flaky', 'Bound');
+  });
 });

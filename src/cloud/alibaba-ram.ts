@@ -28,6 +28,20 @@ function tagList(tags: Record<string, string>): { key: string; value: string }[]
   return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
+function isPolicyMissing(error: unknown): boolean {
+  return isCloudError(error) && error.code === 'EntityNotExist.Policy';
+}
+
+function inlineDocument(body: $Ram.GetPolicyResponseBody | undefined): {
+  document: string | undefined;
+  versionId: string | undefined;
+} {
+  return {
+    document: body?.defaultPolicyVersion?.policyDocument || body?.policy?.policyDocument,
+    versionId: body?.policy?.defaultVersion || body?.defaultPolicyVersion?.versionId,
+  };
+}
+
 /** RamPort over @alicloud/ram20150501. */
 export class AlibabaRam implements RamPort {
   readonly #client: RamClient;
@@ -131,8 +145,40 @@ export class AlibabaRam implements RamPort {
         ),
       );
     } catch (error) {
-      if (!isCloudError(error, 'NotFound')) throw error;
+      // Not attached (NotFound), or the policy itself is gone, so it cannot be attached either.
+      if (!(isCloudError(error, 'NotFound') || isPolicyMissing(error))) throw error;
     }
+  }
+
+  async getPolicyDocument(policy: PolicyRef): Promise<string | undefined> {
+    try {
+      const res = await this.#call('GetPolicy', () =>
+        this.#client.getPolicy(
+          new $Ram.GetPolicyRequest({ policyName: policy.name, policyType: policy.type }),
+        ),
+      );
+      // Real RAM returns the default version's document with the policy (reference §3); an
+      // answer carrying only the version id falls back to GetPolicyVersion.
+      const inline = inlineDocument(res.body);
+      if (inline.document) return inline.document;
+      return inline.versionId ? await this.#policyVersionDocument(policy, inline.versionId) : '';
+    } catch (error) {
+      if (isPolicyMissing(error) || isCloudError(error, 'NotFound')) return undefined;
+      throw error;
+    }
+  }
+
+  async #policyVersionDocument(policy: PolicyRef, versionId: string): Promise<string> {
+    const res = await this.#call('GetPolicyVersion', () =>
+      this.#client.getPolicyVersion(
+        new $Ram.GetPolicyVersionRequest({
+          policyName: policy.name,
+          policyType: policy.type,
+          versionId,
+        }),
+      ),
+    );
+    return res.body?.policyVersion?.policyDocument ?? '';
   }
 
   async listRoleTags(roleName: string): Promise<Record<string, string>> {

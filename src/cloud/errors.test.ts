@@ -23,6 +23,12 @@ function sdkError(
 describe('classifyCloudError', () => {
   it.each([
     ['ClientError', 'EntityNotExist.Role', 404, 'NotFound'],
+    ['ClientError', 'EntityNotExist.Role.Policy', 404, 'NotFound'],
+    ['ClientError', 'EntityNotExist.Policy', 404, 'Terminal'],
+    ['ClientError', 'InvalidParameter.PolicyType', 400, 'Terminal'],
+    ['ClientError', 'InvalidParameter.PolicyName.InvalidChars', 400, 'Terminal'],
+    ['ClientError', 'InvalidPolicyType.NotSupported', 400, 'Terminal'],
+    ['ClientError', 'Invalid.PolicyType', 400, 'Terminal'],
     ['ClientError', 'EntityAlreadyExists.Role', 409, 'Conflict'],
     ['ClientError', 'DeleteConflict.Role.Policy', 409, 'Conflict'],
     ['ClientError', 'NoPermission', 403, 'Denied'],
@@ -51,6 +57,24 @@ describe('classifyCloudError', () => {
     expect(error.describe()).toBe(
       'CreateRole failed: Throttling.User (request id RID-1): The role does not exist: foo.',
     );
+  });
+
+  it('describes itself without the request id for conditions, with it for Events', () => {
+    const first = classifyCloudError(
+      'AttachPolicyToRole',
+      sdkError('ServerError', 'InternalError', 500),
+    );
+    const retry = classifyCloudError(
+      'AttachPolicyToRole',
+      sdkError('ServerError', 'InternalError', 500, { requestId: 'RID-2' }),
+    );
+    expect(first.describeStable()).toBe(
+      'AttachPolicyToRole failed: InternalError: The role does not exist: foo.',
+    );
+    expect(retry.describeStable()).toBe(first.describeStable());
+    expect(first.describeStable()).not.toContain('RID-1');
+    expect(first.describe()).toContain('(request id RID-1)');
+    expect(retry.describe()).toContain('(request id RID-2)');
   });
 
   it('treats connection failures as transient', () => {

@@ -37,10 +37,19 @@ export class CloudError extends Error {
     this.retryAfterMs = fields.retryAfterMs;
   }
 
-  /** "Code (request id X): message" — what status conditions and Events show. */
+  /** "Code (request id X): message" — what Events and logs show. */
   describe(): string {
     const rid = this.requestId ? ` (request id ${this.requestId})` : '';
     return `${this.action} failed: ${this.code}${rid}: ${this.message}`;
+  }
+
+  /**
+   * describe() without the request id, for status conditions: every retry has a new request id,
+   * and a condition message that changes each attempt means a status write (and a watch event
+   * to every client) per retry.
+   */
+  describeStable(): string {
+    return `${this.action} failed: ${this.code}: ${this.message}`;
   }
 
   get retryable(): boolean {
@@ -87,8 +96,22 @@ function isTransient(code: string, status: number | undefined, sdkName: string):
   return NETWORK_CODES.has(code) || /timeout/i.test(code) || sdkName !== 'ClientError';
 }
 
+/**
+ * Errors only a change to the binding's spec (or to RAM by a human) can fix: retrying them only
+ * burns the RAM rate limit. `EntityNotExist.Policy` is a policy named in spec that does not
+ * exist; `EntityNotExist.Role` stays NotFound (getRole turns it into "absent, create it").
+ */
+function isSpecError(code: string): boolean {
+  return (
+    code === 'EntityNotExist.Policy' ||
+    code.startsWith('InvalidParameter') ||
+    /^Invalid.*PolicyType/.test(code)
+  );
+}
+
 function kindFor(code: string, status: number | undefined, sdkName: string): CloudErrorKind {
   if (isThrottling(code, sdkName)) return 'Throttled';
+  if (isSpecError(code)) return 'Terminal';
   if (isTransient(code, status, sdkName)) return 'Transient';
   if (code.startsWith('EntityNotExist') || status === 404) return 'NotFound';
   if (code.startsWith('EntityAlreadyExists') || code.startsWith('DeleteConflict'))

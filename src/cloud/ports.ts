@@ -44,6 +44,11 @@ export interface RamPort {
   attachPolicy(roleName: string, policy: PolicyRef): Promise<void>;
   /** Succeeds when the policy is not attached. */
   detachPolicy(roleName: string, policy: PolicyRef): Promise<void>;
+  /**
+   * The document of the policy's default version; undefined when the policy does not exist.
+   * An empty string is a policy RAM returned no document for (judged unjudgeable, so refused).
+   */
+  getPolicyDocument(policy: PolicyRef): Promise<string | undefined>;
   listRoleTags(roleName: string): Promise<Record<string, string>>;
   tagRole(roleName: string, tags: Record<string, string>): Promise<void>;
   /** Removes tag keys; keys that are not set are ignored. */

@@ -1,3 +1,4 @@
+import { DEFAULT_DENIED_ACTIONS } from '../identity/policy-grants.ts';
 import { ConfigError, loadConfig, renderHelp } from './load.ts';
 
 const base = { argv: ['--cluster-id=c1'], env: {} };
@@ -22,6 +23,23 @@ describe('loadConfig', () => {
       allowAdoption: true,
       ramQps: 10,
     });
+  });
+
+  it('reads --denied-actions from a flag, the env or a YAML list, defaulting to the built-in list', () => {
+    expect(loadConfig(base).deniedActions).toEqual([...DEFAULT_DENIED_ACTIONS]);
+    expect(
+      loadConfig({ ...base, argv: ['--cluster-id=c1', '--denied-actions=ram:*, sts:*'] }),
+    ).toMatchObject({ deniedActions: ['ram:*', 'sts:*'] });
+    expect(loadConfig({ ...base, env: { RRSA_DENIED_ACTIONS: 'ims:*' } }).deniedActions).toEqual([
+      'ims:*',
+    ]);
+    expect(
+      loadConfig({
+        argv: ['--config=/c.yaml'],
+        env: {},
+        readFile: () => 'clusterId: c1\ndeniedActions:\n  - "ram:*"\n  - "oss:Put*"\n',
+      }).deniedActions,
+    ).toEqual(['ram:*', 'oss:Put*']);
   });
 
   it('lets flags beat env beat the file', () => {
@@ -83,6 +101,7 @@ describe('the option table covers the manager', () => {
       concurrency: 'number',
       allowedPolicies: 'object',
       deniedPolicies: 'object',
+      deniedActions: 'object',
       allowedRoleNames: 'object',
       allowAdoption: 'boolean',
       namespace: 'string',

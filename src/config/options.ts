@@ -3,6 +3,8 @@
  * default and help text. load.ts parses flags, env and an optional YAML file against this table
  * and validates the result with ajv; `--help` is rendered from it, so help never drifts.
  */
+import { DEFAULT_DENIED_ACTIONS } from '../identity/policy-grants.ts';
+
 export type OptionType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'duration';
 
 export interface OptionSpec {
@@ -118,6 +120,12 @@ export const OPTIONS: OptionSpec[] = [
       'System:AliyunSTSAssumeRoleAccess',
     ],
     help: 'Type:Name globs no binding may attach (deny wins)',
+  },
+  {
+    key: 'deniedActions',
+    type: 'list',
+    default: [...DEFAULT_DENIED_ACTIONS],
+    help: 'service:Action globs no Custom policy a binding attaches may grant (judged from its document in RAM; sts:AssumeRole only on a wildcard resource)',
   },
   {
     key: 'allowedRoleNames',

@@ -14,6 +14,7 @@ import { decideRole, type ObservedRole } from './decide.ts';
 import { desiredState, guardrailViolations, type DesiredState } from './desired.ts';
 import { finalizeBinding } from './finalize.ts';
 import { policyKey } from './policies.ts';
+import { enforcePolicyGrants } from './policy-guard.ts';
 import { annotationChanges } from './service-account.ts';
 import { computeStatus, type Detail, type Outcome } from './status.ts';
 import type { ReconcileResult, ReconcilerDeps } from './types.ts';
@@ -62,7 +63,7 @@ export class BindingReconciler {
     const outcome = await this.#evaluate(binding);
     await this.#writeStatus(binding, outcome);
     if (outcome.reconciling && !outcome.stalled)
-      throw new RetryableError(outcome.message, outcome.retryAfterMs);
+      throw new RetryableError(outcome.eventMessage ?? outcome.message, outcome.retryAfterMs);
     return { requeueAfterMs: this.#deps.resyncMs() };
   }
 
@@ -91,6 +92,8 @@ export class BindingReconciler {
       );
     const desired = desiredState(binding, this.#deps.cluster);
     try {
+      const refused = await enforcePolicyGrants(this.#deps, binding, desired);
+      if (refused) return refused;
       return await this.#converge(binding, desired);
     } catch (error) {
       if (error instanceof CloudError) return this.#cloudFailure(error, desired);
@@ -220,7 +223,17 @@ export class BindingReconciler {
   }
 
   #cloudFailure(error: CloudError, desired: DesiredState): Outcome {
-    const described = `${error.action}: ${error.describe()}`;
+    // The condition says the same thing on every retry (no status write per attempt); the Event
+    // and the log keep the request id.
+    const stable = `${error.action}: ${error.describeStable()}`;
+    const outcome = this.#cloudFailureOutcome(error, desired, stable);
+    return {
+      ...outcome,
+      eventMessage: outcome.message.replace(stable, `${error.action}: ${error.describe()}`),
+    };
+  }
+
+  #cloudFailureOutcome(error: CloudError, desired: DesiredState, described: string): Outcome {
     switch (error.kind) {
       case 'Throttled':
       case 'Transient':
@@ -253,7 +266,12 @@ export class BindingReconciler {
     if (binding.status && sameJson(binding.status, status)) return;
     const before = binding.status?.conditions?.find((c) => c.type === ConditionType.Ready);
     if (before?.reason !== outcome.reason)
-      this.#event(binding, outcome.ready ? 'Normal' : 'Warning', outcome.reason, outcome.message);
+      this.#event(
+        binding,
+        outcome.ready ? 'Normal' : 'Warning',
+        outcome.reason,
+        outcome.eventMessage ?? outcome.message,
+      );
     await this.#deps.bindings.patchStatus(binding, status);
   }
 

@@ -1,4 +1,5 @@
 import type { PolicySpec } from '../api/types.ts';
+import { DEFAULT_DENIED_ACTIONS } from './policy-grants.ts';
 
 /** Cluster-wide limits on what a binding may ask for, checked before any cloud call. */
 export interface Guardrails {
@@ -6,6 +7,11 @@ export interface Guardrails {
   allowedPolicies: string[];
   /** `Type:Name` globs; deny wins over allow. */
   deniedPolicies: string[];
+  /**
+   * `service:Action` globs no Custom policy's default version may grant (see policy-grants.ts);
+   * judged from the document in RAM on every pass, so a later edit to the policy is caught too.
+   */
+  deniedActions: string[];
   /** Globs an explicit spec.role.name must match. */
   allowedRoleNames: string[];
   /** Whether bindings may adopt roles the operator did not create. */
@@ -26,6 +32,7 @@ export const DEFAULT_DENIED_POLICIES = [
 export const DEFAULT_GUARDRAILS: Guardrails = {
   allowedPolicies: [],
   deniedPolicies: DEFAULT_DENIED_POLICIES,
+  deniedActions: [...DEFAULT_DENIED_ACTIONS],
   allowedRoleNames: ['*'],
   allowAdoption: false,
 };

@@ -8,6 +8,7 @@ import type { RawConfig } from '../config/load.ts';
 import { BindingController } from '../controller/controller.ts';
 import type { ClusterIdentity } from '../controller/types.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
+import { DEFAULT_DENIED_ACTIONS } from '../identity/policy-grants.ts';
 import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
 import { logInformerError } from '../kube/informer.ts';
 import { serviceAccountInformer } from '../kube/service-accounts.ts';
@@ -47,6 +48,8 @@ export interface ManagerConfig {
   concurrency: number;
   allowedPolicies: string[];
   deniedPolicies: string[];
+  /** Optional for hand-built configs (the sandbox); loadConfig always fills it. */
+  deniedActions?: string[];
   allowedRoleNames: string[];
   allowAdoption: boolean;
   bindingSelector?: string;
@@ -111,6 +114,7 @@ export async function startManager(
   const guardrails: Guardrails = {
     allowedPolicies: config.allowedPolicies,
     deniedPolicies: config.deniedPolicies,
+    deniedActions: config.deniedActions ?? [...DEFAULT_DENIED_ACTIONS],
     allowedRoleNames: config.allowedRoleNames,
     allowAdoption: config.allowAdoption,
   };

@@ -49,6 +49,8 @@ interface FakeRoleRecord {
 
 export class FakeRam implements RamPort {
   readonly roles = new Map<string, FakeRoleRecord>();
+  /** Custom policy documents by `Custom:name` (System policies are judged by name only). */
+  readonly documents = new Map<string, string>();
   readonly calls: { method: string; args: readonly unknown[] }[] = [];
   before: BeforeHook | undefined;
 
@@ -71,7 +73,7 @@ export class FakeRam implements RamPort {
   }
 
   writes(): string[] {
-    const reads = new Set(['getRole', 'listPoliciesForRole', 'listRoleTags']);
+    const reads = new Set(['getRole', 'listPoliciesForRole', 'listRoleTags', 'getPolicyDocument']);
     return this.calls.filter((c) => !reads.has(c.method)).map((c) => c.method);
   }
 
@@ -145,6 +147,11 @@ export class FakeRam implements RamPort {
   async tagRole(roleName: string, tags: Record<string, string>): Promise<void> {
     await this.#enter('tagRole', [roleName, tags]);
     Object.assign(this.#record(roleName).tags, tags);
+  }
+
+  async getPolicyDocument(policy: PolicyRef): Promise<string | undefined> {
+    await this.#enter('getPolicyDocument', [policy]);
+    return this.documents.get(`${policy.type}:${policy.name}`);
   }
 
   async untagRole(roleName: string, keys: readonly string[]): Promise<void> {

@@ -23,6 +23,14 @@ export interface CloudEndpoints {
   protocol?: 'https' | 'http' | undefined;
 }
 
+/**
+ * Every RAM/STS/IMS call ends: connecting within 5 s and reading the answer within 10 s, set
+ * explicitly rather than inherited from SDK defaults that have changed between releases. A
+ * timed-out call is classified Transient and retried with backoff by the work queue.
+ */
+export const CLOUD_CONNECT_TIMEOUT_MS = 5_000;
+export const CLOUD_READ_TIMEOUT_MS = 10_000;
+
 /** Static credentials (tests, the sandbox); omitted, the @alicloud/credentials default chain. */
 export interface StaticCredentials {
   accessKeyId: string;
@@ -69,6 +77,8 @@ export function createSdkClients(
       endpoint,
       regionId: endpoints.region,
       protocol: endpoints.protocol ?? 'https',
+      connectTimeout: CLOUD_CONNECT_TIMEOUT_MS,
+      readTimeout: CLOUD_READ_TIMEOUT_MS,
     });
   return {
     ram: new Ram(config(endpoints.ram ?? 'ram.aliyuncs.com')),

@@ -204,3 +204,18 @@ describe('adopted roles after a partial failure', () => {
     );
   });
 });
+
+describe('ServiceAccount wiring', () => {
+  it('stops creating a ServiceAccount in a terminating namespace (no retry loop)', async () => {
+    const { bindings, serviceAccounts, reconciler } = world();
+    bindings.put(bindingFixture({ createServiceAccount: true }));
+    serviceAccounts.terminating.add('team-a');
+    await expect(reconciler.reconcile('team-a', 'app')).resolves.toEqual({
+      requeueAfterMs: 600_000,
+    });
+    const ready = bindings.objects
+      .get('team-a/app')
+      ?.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'NamespaceTerminating' });
+  });
+});

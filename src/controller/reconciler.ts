@@ -205,7 +205,13 @@ export class BindingReconciler {
           message: `ServiceAccount ${namespace}/${name} does not exist: create it, or set spec.createServiceAccount: true`,
         };
       const annotations = annotationChanges({}, wiring) as Record<string, string>;
-      await serviceAccounts.create(namespace, name, annotations);
+      if ((await serviceAccounts.create(namespace, name, annotations)) === 'namespace-terminating')
+        // Not retried: the namespace, and this binding with it, is being deleted.
+        return {
+          status: 'False',
+          reason: 'NamespaceTerminating',
+          message: `namespace ${namespace} is being deleted, so ServiceAccount ${name} cannot be created`,
+        };
       this.#event(binding, 'Normal', 'ServiceAccountCreated', `created ServiceAccount ${name}`);
     } else {
       const changes = annotationChanges(current.annotations, wiring);

@@ -35,7 +35,12 @@ export interface ServiceAccountStore {
     name: string,
     annotations: Record<string, string | null>,
   ): Promise<void>;
-  create(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+  /** 'namespace-terminating' when the namespace is being deleted (nothing can be created). */
+  create(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string>,
+  ): Promise<void | 'namespace-terminating'>;
 }
 
 export interface ReconcilerDeps {

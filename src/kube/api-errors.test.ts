@@ -1,4 +1,4 @@
-import { describeApiError, isTransientApiError } from './api-errors.ts';
+import { describeApiError, isNamespaceTerminating, isTransientApiError } from './api-errors.ts';
 
 // The shape of client-node's ApiException: numeric code, the response body as a string, headers.
 const apiException = (code: number, body: unknown) =>
@@ -38,5 +38,17 @@ describe('isTransientApiError', () => {
     expect(isTransientApiError(apiException(503, ''))).toBe(true);
     expect(isTransientApiError(apiException(403, ''))).toBe(false);
     expect(isTransientApiError(new Error('ECONNREFUSED'))).toBe(false);
+  });
+});
+
+describe('isNamespaceTerminating', () => {
+  const forbidden = (reason: string) => ({
+    code: 403,
+    body: JSON.stringify({ reason: 'Forbidden', details: { causes: [{ reason }] } }),
+  });
+  it('recognises the apiserver refusing content in a namespace being deleted', () => {
+    expect(isNamespaceTerminating(forbidden('NamespaceTerminating'))).toBe(true);
+    expect(isNamespaceTerminating(forbidden('Other'))).toBe(false);
+    expect(isNamespaceTerminating({ code: 409 })).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
 interface StatusBody {
   reason?: string;
   message?: string;
+  details?: { causes?: { reason?: string }[] };
 }
 
 function statusBody(body: unknown): StatusBody | undefined {
@@ -44,4 +45,14 @@ export function describeApiError(error: unknown): string {
 export function isTransientApiError(error: unknown): boolean {
   const code = httpStatus(error);
   return code === 429 || code === 503;
+}
+
+/**
+ * The apiserver refuses to create anything in a namespace being deleted: 403 Forbidden with the
+ * cause `NamespaceTerminating`. Retrying cannot help; the namespace (and the binding) is going.
+ */
+export function isNamespaceTerminating(error: unknown): boolean {
+  if (httpStatus(error) !== 403) return false;
+  const status = statusBody((error as { body?: unknown }).body);
+  return (status?.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating');
 }

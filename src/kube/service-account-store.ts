@@ -1,4 +1,5 @@
 import type { ServiceAccountState, ServiceAccountStore } from '../controller/types.ts';
+import { isNamespaceTerminating } from './api-errors.ts';
 import type { ServiceAccountClient } from './service-accounts.ts';
 
 /** The controller's ServiceAccount port over the shared ServiceAccountClient. */
@@ -26,10 +27,16 @@ export class KubeServiceAccountStore implements ServiceAccountStore {
     namespace: string,
     name: string,
     annotations: Record<string, string>,
-  ): Promise<void> {
-    const result = await this.#client.create(namespace, name, annotations, {
-      'app.kubernetes.io/managed-by': 'rrsa-operator',
-    });
+  ): Promise<void | 'namespace-terminating'> {
+    let result;
+    try {
+      result = await this.#client.create(namespace, name, annotations, {
+        'app.kubernetes.io/managed-by': 'rrsa-operator',
+      });
+    } catch (error) {
+      if (isNamespaceTerminating(error)) return 'namespace-terminating';
+      throw error;
+    }
     // Someone created it between our read and our create: annotate theirs instead.
     if (result === 'exists') await this.#client.patchAnnotations(namespace, name, annotations);
   }

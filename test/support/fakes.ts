@@ -228,6 +228,8 @@ export class FakeBindingStore implements BindingStore {
 export class FakeServiceAccountStore implements ServiceAccountStore {
   readonly accounts = new Map<string, ServiceAccountState>();
   before: BeforeHook | undefined;
+  /** Namespaces being deleted: create() answers as the apiserver's NamespaceTerminating does. */
+  readonly terminating = new Set<string>();
 
   annotations(namespace: string, name: string): Record<string, string> | undefined {
     return this.accounts.get(`${namespace}/${name}`)?.annotations;
@@ -257,8 +259,9 @@ export class FakeServiceAccountStore implements ServiceAccountStore {
     namespace: string,
     name: string,
     annotations: Record<string, string>,
-  ): Promise<void> {
+  ): Promise<void | 'namespace-terminating'> {
     await this.before?.('create', [namespace, name, annotations]);
+    if (this.terminating.has(namespace)) return 'namespace-terminating';
     this.accounts.set(`${namespace}/${name}`, { annotations: { ...annotations } });
   }
 }

@@ -74,9 +74,21 @@ export function desiredState(binding: PodIdentityBinding, cluster: ClusterIdenti
 export function guardrailViolations(
   binding: PodIdentityBinding,
   guardrails: Guardrails,
+  cluster: ClusterIdentity,
 ): GuardrailViolation[] {
+  const namespace = binding.metadata.namespace;
+  const context = {
+    namespace,
+    prefix: cluster.roleNamePrefix,
+    derivedName: defaultRoleName(
+      cluster.roleNamePrefix,
+      cluster.clusterId,
+      namespace,
+      binding.spec.serviceAccountName,
+    ),
+  };
   return [
-    ...checkRoleName(binding.spec.role?.name, guardrails),
+    ...checkRoleName(binding.spec.role?.name, guardrails, context),
     ...checkAdoption(binding.spec.role?.adopt, guardrails),
     ...checkPolicies(binding.spec.role?.policies ?? [], guardrails),
   ];

@@ -73,7 +73,7 @@ export class BindingReconciler {
     const validation = validateSpec(binding.spec);
     if (!validation.valid)
       return stalled('InvalidSpec', `invalid spec: ${formatProblems(validation.problems)}`);
-    const violations = guardrailViolations(binding, this.#deps.guardrails);
+    const violations = guardrailViolations(binding, this.#deps.guardrails, this.#deps.cluster);
     if (violations.length > 0) return stalled('GuardrailViolation', formatProblems(violations));
     const holder = serviceAccountHolder(
       this.#deps.bindings.listInNamespace(binding.metadata.namespace).map((b) => ({

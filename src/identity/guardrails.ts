@@ -12,7 +12,7 @@ export interface Guardrails {
    * judged from the document in RAM on every pass, so a later edit to the policy is caught too.
    */
   deniedActions: string[];
-  /** Globs an explicit spec.role.name must match. */
+  /** Globs an explicit spec.role.name must match; `{namespace}` is the binding's namespace. */
   allowedRoleNames: string[];
   /** Whether bindings may adopt roles the operator did not create. */
   allowAdoption: boolean;
@@ -72,16 +72,47 @@ export function checkPolicies(
   return violations;
 }
 
+/** Where an explicit role name is judged: the binding's namespace and the operator's name space. */
+export interface RoleNameContext {
+  namespace: string;
+  /** The operator's prefix for derived names (`rrsa-`): names under it are the operator's. */
+  prefix: string;
+  /** This binding's own derived name (the only name under the prefix it may spell out). */
+  derivedName: string;
+}
+
+/**
+ * An explicit spec.role.name must (1) stay out of the operator's derived-name space, or any
+ * tenant could claim the predictable default name of another tenant's future binding first; and
+ * (2) match an allowed pattern, where `{namespace}` stands for the binding's namespace, so an
+ * admin can give every tenant its own name space (`{namespace}-*`).
+ */
 export function checkRoleName(
   name: string | undefined,
   guardrails: Guardrails,
+  context: RoleNameContext,
 ): GuardrailViolation[] {
-  if (name === undefined || guardrails.allowedRoleNames.some((p) => globMatches(p, name)))
-    return [];
+  if (name === undefined) return [];
+  const lower = name.toLowerCase();
+  if (
+    context.prefix !== '' &&
+    lower.startsWith(context.prefix.toLowerCase()) &&
+    lower !== context.derivedName.toLowerCase()
+  )
+    return [
+      {
+        field: 'spec.role.name',
+        message: `role names starting with "${context.prefix}" are reserved for the names the operator derives: remove spec.role.name to use this binding's own (${context.derivedName}), or choose a name without that prefix`,
+      },
+    ];
+  const patterns = guardrails.allowedRoleNames.map((p) =>
+    p.replaceAll('{namespace}', context.namespace),
+  );
+  if (patterns.some((p) => globMatches(p, name))) return [];
   return [
     {
       field: 'spec.role.name',
-      message: `role name ${name} does not match the cluster's allowed role names (${guardrails.allowedRoleNames.join(', ')})`,
+      message: `role name ${name} does not match the cluster's allowed role names (${patterns.join(', ')})`,
     },
   ];
 }

@@ -152,8 +152,35 @@ describe('guardrails', () => {
     };
     expect(checkPolicies([{ type: 'Custom', name: 'team-a' }], guardrails)).toEqual([]);
     expect(checkPolicies([{ type: 'Custom', name: 'other' }], guardrails)).toHaveLength(1);
-    expect(checkRoleName('team-x', guardrails)).toEqual([]);
-    expect(checkRoleName('prod-admin', guardrails)[0]!.field).toBe('spec.role.name');
+    const context = {
+      namespace: 'team-a',
+      prefix: 'rrsa-',
+      derivedName: 'rrsa-team-a.app-12345678',
+    };
+    expect(checkRoleName('team-x', guardrails, context)).toEqual([]);
+    expect(checkRoleName('prod-admin', guardrails, context)[0]!.field).toBe('spec.role.name');
+  });
+
+  it('keeps explicit names out of the derived-name space, except the binding’s own', () => {
+    const context = {
+      namespace: 'team-a',
+      prefix: 'rrsa-',
+      derivedName: 'rrsa-team-a.app-12345678',
+    };
+    const open = { ...DEFAULT_GUARDRAILS, allowedRoleNames: ['*'] };
+    expect(checkRoleName('rrsa-team-b.payments-abcdef12', open, context)[0]?.message).toMatch(
+      /reserved for the names the operator derives/,
+    );
+    expect(checkRoleName('RRSA-anything', open, context)).toHaveLength(1);
+    expect(checkRoleName('rrsa-team-a.app-12345678', open, context)).toEqual([]);
+    expect(checkRoleName('my-role', open, { ...context, prefix: '' })).toEqual([]);
+  });
+
+  it('expands {namespace} in allowed role names: each tenant gets its own name space', () => {
+    const context = { namespace: 'team-a', prefix: 'rrsa-', derivedName: 'rrsa-x' };
+    const perTenant = { ...DEFAULT_GUARDRAILS, allowedRoleNames: ['{namespace}-*'] };
+    expect(checkRoleName('team-a-reports', perTenant, context)).toEqual([]);
+    expect(checkRoleName('team-b-reports', perTenant, context)[0]?.message).toContain('team-a-*');
     expect(checkAdoption(true, DEFAULT_GUARDRAILS)[0]!.message).toContain(
       'does not allow adopting',
     );

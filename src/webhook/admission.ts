@@ -160,15 +160,22 @@ function unresolved(
   deps: AdmissionDeps,
   options: AdmissionOptions,
 ): AdmissionResult {
-  const podName = pod.metadata?.name || `${pod.metadata?.generateName ?? ''}<generated>`;
   const reject = options.missingServiceAccount === 'reject';
   const message = reject
     ? `${why}: pod rejected so that its controller creates it again`
     : `${why}: pod admitted without RRSA credentials`;
-  // No Event for a dry run: sideEffects None promises the apiserver there are none.
+  // No Event for a dry run: sideEffects None promises the apiserver there are none. The Event is
+  // on the ServiceAccount, not the pod: the sink writes one per ServiceAccount and message per
+  // interval, so a flood of pods (or forged reviews sent straight to the port, with made-up pod
+  // names) cannot flood etcd with Events.
   if (!review.request?.dryRun) {
     deps.events?.record(
-      { apiVersion: 'v1', kind: 'Pod', namespace: nsName, name: podName },
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        namespace: nsName,
+        name: serviceAccountName(pod),
+      },
       'Warning',
       reject
         ? 'RRSAPodRejected'

@@ -76,7 +76,7 @@ describe('multi-tenant safety: a tenant with edit rights in one namespace', () =
     victimRole = (await readyCondition(victimNs, 'payments', 'Bound')).status!.roleName!;
   });
 
-  it("cannot take over another binding's role, get a statement for its own SA on it, or have it deleted", async () => {
+  it("cannot claim another tenant's derived role name, get a statement on it, or have it deleted", async () => {
     const before = await ramSnapshot(victimRole);
     const ns = await createNamespace(cp, 'tenant');
     await apply(ns, 'grab', {
@@ -84,10 +84,10 @@ describe('multi-tenant safety: a tenant with edit rights in one namespace', () =
       createServiceAccount: true,
       role: { name: victimRole },
     });
-    const { ready, stalled } = await readyCondition(ns, 'grab', 'RoleOwnedByAnotherBinding');
-    // Says who owns it only as "another binding": never the other tenant's namespace or name.
-    expect(ready.message).toContain('managed by another PodIdentityBinding');
-    // (The role name is the one the tenant typed; nothing beyond it names the owner.)
+    // Derived names are the operator's: refused by the guardrail before any RAM call, so the
+    // name of a binding that does not exist yet cannot be squatted either.
+    const { ready, stalled } = await readyCondition(ns, 'grab', 'GuardrailViolation');
+    expect(ready.message).toContain('reserved for the names the operator derives');
     expect(ready.message.replace(victimRole, '')).not.toMatch(/victim|payments/);
     expect(stalled?.status).toBe('True');
     await deleteAndWait(ns, 'grab');
@@ -187,5 +187,44 @@ describe('multi-tenant safety: a tenant with edit rights in one namespace', () =
         .requests({ since: seq, service: 'ram' })
         .filter((r) => JSON.stringify(r.params).includes(ns)),
     ).toEqual([]);
+  });
+
+  it('tenants manage bindings through the built-in edit role, but cannot write status', async () => {
+    await kubectl(cp.kubeconfigPath, ['apply', '-f', 'config/rbac/aggregate-roles.yaml']);
+    const ns = await createNamespace(cp, 'edit-role');
+    await kubectl(cp.kubeconfigPath, [
+      'create',
+      'rolebinding',
+      'tenant-edit',
+      '--clusterrole=edit',
+      '--user=tenant',
+      '-n',
+      ns,
+    ]);
+    await kubectl(cp.kubeconfigPath, [
+      'create',
+      'rolebinding',
+      'auditor-view',
+      '--clusterrole=view',
+      '--user=auditor',
+      '-n',
+      ns,
+    ]);
+    // `kubectl auth can-i` exits 1 when the answer is no.
+    const can = (user: string, verb: string, resource: string, namespace = ns): Promise<boolean> =>
+      kubectl(cp.kubeconfigPath, ['auth', 'can-i', verb, resource, '-n', namespace, `--as=${user}`])
+        .then(({ stdout }) => stdout.trim() === 'yes')
+        .catch(() => false);
+    // The clusterrole-aggregation controller folds our rules into edit/admin/view.
+    await eventually('edit aggregates podidentitybindings', async () =>
+      (await can('tenant', 'create', 'podidentitybindings.rrsa.dev')) ? true : undefined,
+    );
+    expect(await can('tenant', 'delete', 'podidentitybindings.rrsa.dev')).toBe(true);
+    expect(await can('tenant', 'patch', 'podidentitybindings.rrsa.dev/status')).toBe(false);
+    await eventually('view aggregates podidentitybindings', async () =>
+      (await can('auditor', 'list', 'podidentitybindings.rrsa.dev')) ? true : undefined,
+    );
+    expect(await can('auditor', 'create', 'podidentitybindings.rrsa.dev')).toBe(false);
+    expect(await can('tenant', 'create', 'podidentitybindings.rrsa.dev', 'default')).toBe(false);
   });
 });

@@ -57,11 +57,22 @@ interface Recorded {
   reason: string;
   message: string;
   namespace: string;
+  object: string;
 }
 class MemoryEvents implements EventSink {
   readonly events: Recorded[] = [];
-  record(object: { namespace: string }, _type: string, reason: string, message: string): void {
-    this.events.push({ namespace: object.namespace, reason, message });
+  record(
+    object: { namespace: string; kind: string; name: string },
+    _type: string,
+    reason: string,
+    message: string,
+  ): void {
+    this.events.push({
+      namespace: object.namespace,
+      object: `${object.kind}/${object.name}`,
+      reason,
+      message,
+    });
   }
 }
 
@@ -278,6 +289,7 @@ describe('admission server', () => {
     expect(events.events.slice(before)).toEqual([
       {
         namespace: 'shop',
+        object: 'ServiceAccount/ghost', // bounded: per ServiceAccount, never per pod name
         reason: 'RRSAServiceAccountMissing',
         message: 'ServiceAccount shop/ghost not found: pod admitted without RRSA credentials',
       },

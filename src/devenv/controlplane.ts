@@ -291,7 +291,7 @@ function controllerManagerArgs(kubeconfigPath: string, files: CredentialFiles): 
     `--root-ca-file=${files.caFile}`,
     `--service-account-private-key-file=${files.saPrivateFile}`,
     // Only the controllers a cluster without nodes needs; each one costs CPU on 2 cores.
-    '--controllers=serviceaccount,namespace,garbagecollector,deployment,replicaset,statefulset,job,cronjob,daemonset,endpointslice',
+    '--controllers=serviceaccount,namespace,garbagecollector,deployment,replicaset,statefulset,job,cronjob,daemonset,endpointslice,clusterrole-aggregation',
     '--concurrent-gc-syncs=5',
     '--v=1',
   ];

@@ -211,8 +211,23 @@ describe('multi-tenant safety: a tenant with edit rights in one namespace', () =
       ns,
     ]);
     // `kubectl auth can-i` exits 1 when the answer is no.
-    const can = (user: string, verb: string, resource: string, namespace = ns): Promise<boolean> =>
-      kubectl(cp.kubeconfigPath, ['auth', 'can-i', verb, resource, '-n', namespace, `--as=${user}`])
+    const can = (
+      user: string,
+      verb: string,
+      resource: string,
+      namespace = ns,
+      subresource?: string,
+    ): Promise<boolean> =>
+      kubectl(cp.kubeconfigPath, [
+        'auth',
+        'can-i',
+        verb,
+        resource,
+        '-n',
+        namespace,
+        `--as=${user}`,
+        ...(subresource ? [`--subresource=${subresource}`] : []),
+      ])
         .then(({ stdout }) => stdout.trim() === 'yes')
         .catch(() => false);
     // The clusterrole-aggregation controller folds our rules into edit/admin/view.
@@ -220,7 +235,8 @@ describe('multi-tenant safety: a tenant with edit rights in one namespace', () =
       (await can('tenant', 'create', 'podidentitybindings.rrsa.dev')) ? true : undefined,
     );
     expect(await can('tenant', 'delete', 'podidentitybindings.rrsa.dev')).toBe(true);
-    expect(await can('tenant', 'patch', 'podidentitybindings.rrsa.dev/status')).toBe(false);
+    expect(await can('tenant', 'patch', 'podidentitybindings.rrsa.dev', ns, 'status')).toBe(false);
+    expect(await can('tenant', 'get', 'podidentitybindings.rrsa.dev', ns, 'status')).toBe(true);
     await eventually('view aggregates podidentitybindings', async () =>
       (await can('auditor', 'list', 'podidentitybindings.rrsa.dev')) ? true : undefined,
     );

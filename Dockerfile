@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1
 # rrsa-operator: one image, one binary (`manager`, `doctor`, ...). Node.js 24 LTS.
+# Product code only (docs/adr/0007-product-and-tooling-layout.md): src/ and crds/. The development
+# tooling (devenv/, the emulator workspace package in packages/) is neither copied nor built.
 
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: the image already has Node 24, so the `node` devDependency's binary download
 # (which the npm scripts use on Node 20 machines) is not needed here.
+# packages/ is not copied: npm ci skips the lockfile's workspace link whose folder is absent, so
+# node_modules gets exactly the root's dependencies and no link to the emulator.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

@@ -15,6 +15,9 @@ const shared = {
     '/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|socks-proxy-agent|agent-base)/)',
   ],
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The emulator workspace package (@rrsa-operator/alibaba-cloud-emulator) needs no entry here:
+  // jest resolves the node_modules symlink to its realpath under packages/, which
+  // transformIgnorePatterns does not match, so it is transformed like any other source file.
 };
 
 export default {
@@ -25,7 +28,12 @@ export default {
       displayName: 'unit',
       // A hang guard, not a timing assertion: key generation in the TLS tests takes seconds on a busy 2-core machine.
       testTimeout: 20_000,
-      testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/src/**/*.test.ts',
+        '<rootDir>/test/unit/**/*.test.ts',
+        '<rootDir>/devenv/**/*.test.ts',
+        '<rootDir>/packages/*/test/**/*.test.ts',
+      ],
     },
     {
       ...shared,

@@ -1,15 +1,10 @@
-import { resolve } from 'node:path';
 import { DOCTOR_USAGE, runDoctor } from './doctor/command.ts';
 import { runManager } from './manager/command.ts';
-import { runSandbox } from './sandbox/sandbox.ts';
 
 const USAGE = `usage: rrsa-operator <command> [flags]
 
 commands:
   manager [flags]    run the operator (manager --help lists every flag)
-  sandbox [--once]   the offline sandbox: local Kubernetes + cloud emulator + the operator,
-                     the samples applied and the ACK RRSA demo walked end to end
-                     (--once: exit after the walkthrough instead of waiting for Ctrl-C)
   doctor ...         explain why a pod has or lacks RRSA credentials (doctor --help)
   help               show this message
 `;
@@ -18,15 +13,6 @@ commands:
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'sandbox': {
-      const unknown = rest.filter((a) => a !== '--once');
-      if (unknown.length > 0) return usageError(`unknown flag for sandbox: ${unknown.join(' ')}`);
-      return runSandbox({
-        once: rest.includes('--once'),
-        repoRoot: resolve(process.env.RRSA_REPO_ROOT ?? process.cwd()),
-        print: (line) => process.stdout.write(`${line}\n`),
-      });
-    }
     case 'manager':
       return runManager(rest);
     case 'doctor':

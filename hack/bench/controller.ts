@@ -8,11 +8,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
-import { startControlPlane } from '../../src/devenv/controlplane.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
-import { findFreePort } from '../../src/devenv/ports.ts';
-import { start as startEmulator } from '../../src/emulator/index.ts';
+import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
+import { startControlPlane } from '../../devenv/controlplane.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
+import { findFreePort } from '../../devenv/ports.ts';
+import { start as startEmulator } from '@rrsa-operator/alibaba-cloud-emulator';
 import { createKubeClients, loadKubeConfig, withApiRetry } from '../../src/kube/client.ts';
 import { resyncPeriodMs } from '../../src/controller/resync.ts';
 

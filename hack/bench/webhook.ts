@@ -9,12 +9,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { Registry } from 'prom-client';
-import { createCertificateAuthority, issueCertificate } from '../../src/devenv/pki.ts';
+import { createCertificateAuthority, issueCertificate } from '../../src/webhook/certs/pki.ts';
 import { staticCertificates } from '../../src/webhook/certs/source.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';
 import type { IdentityLookup } from '../../src/webhook/ports.ts';
 import { startWebhookServer } from '../../src/webhook/server.ts';
-import { podCreateReview } from '../../src/devenv/admission-review.ts';
+import { podCreateReview } from '../../devenv/admission-review.ts';
 
 interface Ready {
   port: number;

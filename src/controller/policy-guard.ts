@@ -11,7 +11,7 @@ import type { Outcome } from './status.ts';
 import type { ReconcilerDeps } from './types.ts';
 
 /**
- * The guardrail on what a Custom policy grants (docs/adr/0007-privileged-actions.md). A policy's
+ * The guardrail on what a Custom policy grants (docs/adr/0008-privileged-actions.md). A policy's
  * name says nothing about its content, so its default version is read from RAM and judged on
  * every pass, before any RAM write: a policy edited into an admin policy after it was attached
  * is caught at the next resync. System policies stay judged by name (deniedPolicies).

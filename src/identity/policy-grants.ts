@@ -1,6 +1,6 @@
 /**
  * What a RAM permission policy grants, judged against a list of privileged ("denied") action
- * patterns. Pure. See docs/adr/0007-privileged-actions.md for which actions are privileged and
+ * patterns. Pure. See docs/adr/0008-privileged-actions.md for which actions are privileged and
  * why; every doubt here resolves towards "privileged": a false refusal costs a tenant a narrower
  * policy, a false pass costs the account.
  */

@@ -2,12 +2,12 @@ import type { PodIdentityBinding } from '../../src/api/types.ts';
 import { AlibabaRam } from '../../src/cloud/alibaba-ram.ts';
 import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
 import { BindingController } from '../../src/controller/controller.ts';
-import { startControlPlane, type ControlPlane } from '../../src/devenv/controlplane.ts';
-import { installCrds, kubectl } from '../../src/devenv/kubectl.ts';
+import { startControlPlane, type ControlPlane } from '../../devenv/controlplane.ts';
+import { installCrds, kubectl } from '../../devenv/kubectl.ts';
 import {
   start as startEmulator,
   type RunningEmulator as Emulator,
-} from '../../src/emulator/index.ts';
+} from '@rrsa-operator/alibaba-cloud-emulator';
 import { DEFAULT_GUARDRAILS } from '../../src/identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeEventSink } from '../../src/kube/events.ts';

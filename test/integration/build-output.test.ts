@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -12,6 +12,28 @@ async function files(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
+
+/** Every module specifier in compiled ESM: static imports/exports and dynamic import(). */
+function specifiers(source: string): { spec: string; literal: boolean }[] {
+  const found: { spec: string; literal: boolean }[] = [];
+  for (const m of source.matchAll(
+    /(?:^|[\s;})])(?:import|export)\b[^'"()]*?\bfrom\s*['"]([^'"]+)['"]/g,
+  )) {
+    found.push({ spec: m[1]!, literal: true });
+  }
+  for (const m of source.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)) {
+    found.push({ spec: m[1]!, literal: true });
+  }
+  for (const m of source.matchAll(/\bimport\s*\(\s*([^)]*)\)/g)) {
+    const arg = m[1]!.trim();
+    const literal = /^(['"`])([^'"`$]+)\1$/.exec(arg);
+    found.push(literal ? { spec: literal[2]!, literal: true } : { spec: arg, literal: false });
+  }
+  return found;
+}
+
+/** Development tooling that must never reach the image (docs/adr/0007-product-and-tooling-layout.md). */
+const TOOLING = /emulator|devenv|sandbox/;
 
 /**
  * The Dockerfile cannot be built here (no Docker engine), so this runs its build stage's commands
@@ -58,9 +80,64 @@ describe('Dockerfile build stage output', () => {
     expect(notProduction).toEqual([]);
   });
 
+  it('holds product code only: nothing compiled from the emulator, devenv or the sandbox', async () => {
+    const emitted = (await files(outDir)).map((f) => relative(outDir, f));
+    expect(emitted.filter((f) => TOOLING.test(f))).toEqual([]);
+  });
+
+  it("dist/main.js's transitive static and dynamic imports stay inside dist/ and production dependencies", async () => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    const queue = [join(outDir, 'main.js')];
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const from = relative(outDir, file);
+      for (const { spec, literal } of specifiers(await readFile(file, 'utf8'))) {
+        if (!literal) {
+          problems.push(`${from}: dynamic import of a computed specifier: ${spec}`);
+        } else if (spec.startsWith('.') || spec.startsWith('/')) {
+          const target = resolve(dirname(file), spec);
+          if (!target.startsWith(outDir + sep)) problems.push(`${from}: ${spec} leaves dist/`);
+          else if (TOOLING.test(relative(outDir, target))) problems.push(`${from}: ${spec}`);
+          else queue.push(target);
+        } else if (!spec.startsWith('node:')) {
+          const name = spec.startsWith('@')
+            ? spec.split('/').slice(0, 2).join('/')
+            : spec.split('/')[0]!;
+          if (!(name in pkg.dependencies)) problems.push(`${from}: ${spec} is not a dependency`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // The walk saw the product: the manager, the doctor and the webhook certificates.
+    const reached = [...seen].map((f) => relative(outDir, f));
+    expect(reached).toEqual(
+      expect.arrayContaining([
+        'main.js',
+        join('manager', 'command.js'),
+        join('doctor', 'command.js'),
+        join('webhook', 'certs', 'pki.js'),
+      ]),
+    );
+  });
+
   it('runs: the entrypoint prints its usage and rejects an unknown command', async () => {
     const help = await run(node, [join(outDir, 'main.js'), 'help']);
     expect(help.stdout).toContain('usage: rrsa-operator <command>');
+    const dashHelp = await run(node, [join(outDir, 'main.js'), '--help']);
+    expect(dashHelp.stdout).toBe(help.stdout);
+    expect(dashHelp.stdout).toMatch(/^\s+manager\b/m);
+    expect(dashHelp.stdout).toMatch(/^\s+doctor\b/m);
+    expect(dashHelp.stdout).not.toMatch(/sandbox|emulator/);
+    await expect(run(node, [join(outDir, 'main.js'), 'sandbox', '--once'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command: sandbox'),
+    });
     await expect(run(node, [join(outDir, 'main.js'), 'no-such-command'])).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('unknown command: no-such-command'),
@@ -73,6 +150,21 @@ describe('Dockerfile build stage output', () => {
     expect(dockerfile.split('\n')[0]).toBe('# syntax=docker/dockerfile:1');
     expect(dockerfile).toMatch(/^RUN npm ci .*--ignore-scripts/m);
     expect(dockerfile).toContain('npx tsc -p tsconfig.build.json');
+    // Only what the product build needs is copied into the image's build context.
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+      m[1]!.split(/\s+/),
+    );
+    expect(copied.sort()).toEqual(
+      [
+        '.npmrc',
+        'crds',
+        'package-lock.json',
+        'package.json',
+        'src',
+        'tsconfig.build.json',
+        'tsconfig.json',
+      ].sort(),
+    );
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(finalStage).toMatch(/^USER \d+:\d+$/m);
     expect(finalStage).toContain('ENTRYPOINT ["node", "dist/main.js"]');

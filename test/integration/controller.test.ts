@@ -1,5 +1,5 @@
 import type { PodIdentityBinding } from '../../src/api/types.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { ownedTrustDocument, bindingStatement } from '../../src/identity/trust-policy.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 import { eventually, startOperatorEnv, type OperatorEnv } from '../support/operator-env.ts';

@@ -1,6 +1,6 @@
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
-import { httpsRequest, waitFor } from '../../src/devenv/kube-http.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { httpsRequest, waitFor } from '../../devenv/kube-http.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 
 const cp = testControlPlane();

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 
 const run = promisify(execFile);

@@ -1,7 +1,13 @@
-import { $Ims, $Ram, $Sts, clientsFor, sdkError } from '../unit/emulator/support.ts';
-import { rrsaTrustPolicy } from '../unit/emulator/oidc-issuer.ts';
-import { start, type RunningEmulator } from '../../src/emulator/index.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import {
+  $Ims,
+  $Ram,
+  $Sts,
+  clientsFor,
+  sdkError,
+} from '../../packages/alibaba-cloud-emulator/test/support.ts';
+import { rrsaTrustPolicy } from '../../packages/alibaba-cloud-emulator/test/oidc-issuer.ts';
+import { start, type RunningEmulator } from '@rrsa-operator/alibaba-cloud-emulator';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 
 // AssumeRoleWithOIDC with a real ServiceAccount token from the shared control plane: the

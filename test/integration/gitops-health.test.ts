@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { computeStatus, type Outcome } from '../../src/controller/status.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 import { bindingFixture } from '../support/fakes.ts';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { startControlPlane, type ControlPlane } from '../../src/devenv/controlplane.ts';
-import { installCrds } from '../../src/devenv/kubectl.ts';
+import { startControlPlane, type ControlPlane } from '../../devenv/controlplane.ts';
+import { installCrds } from '../../devenv/kubectl.ts';
 import { CONTROL_PLANE_ENV } from '../support/cluster.ts';
 
 declare global {

@@ -1,7 +1,7 @@
 import * as $Ram from '@alicloud/ram20150501';
 import type { PodIdentityBinding } from '../../src/api/types.ts';
 import { createSdkClients, type RamClient } from '../../src/cloud/sdk-clients.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 import { eventually, startOperatorEnv, type OperatorEnv } from '../support/operator-env.ts';
 

@@ -1,5 +1,5 @@
 import type { V1ServiceAccount } from '@kubernetes/client-node';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { startResilientInformer } from '../../src/kube/informer.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';

@@ -1,18 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createCertificateAuthority, issueCertificate } from '../../src/devenv/pki.ts';
-import { findFreePort } from '../../src/devenv/ports.ts';
-import { podCreateReview } from '../../src/devenv/admission-review.ts';
-import { httpsRequest } from '../../src/devenv/kube-http.ts';
+import { createCertificateAuthority, issueCertificate } from '../../src/webhook/certs/pki.ts';
+import { findFreePort } from '../../devenv/ports.ts';
+import { podCreateReview } from '../../devenv/admission-review.ts';
+import { httpsRequest } from '../../devenv/kube-http.ts';
 import { spawnManager, type ManagerProcess } from '../support/manager-process.ts';
 import { join } from 'node:path';
-import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import {
   start as startEmulator,
   type RunningEmulator as Emulator,
-} from '../../src/emulator/index.ts';
+} from '@rrsa-operator/alibaba-cloud-emulator';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
 import { eventually } from '../support/operator-env.ts';
 

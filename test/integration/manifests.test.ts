@@ -1,4 +1,4 @@
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import { testControlPlane } from '../support/cluster.ts';
 
 const cp = testControlPlane();

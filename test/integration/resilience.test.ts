@@ -1,12 +1,12 @@
 import type { PodIdentityBinding } from '../../src/api/types.ts';
 import { AlibabaRam } from '../../src/cloud/alibaba-ram.ts';
 import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
-import { createClusterOidcProvider } from '../../src/devenv/cloud-setup.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import {
   start as startEmulator,
   type RunningEmulator as Emulator,
-} from '../../src/emulator/index.ts';
+} from '@rrsa-operator/alibaba-cloud-emulator';
 import { ownedTrustDocument, sameJson } from '../../src/identity/trust-policy.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';

@@ -1,5 +1,5 @@
-import { kubectl } from '../../src/devenv/kubectl.ts';
-import { runSandbox } from '../../src/sandbox/sandbox.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
+import { runSandbox } from '../../devenv/sandbox/sandbox.ts';
 
 describe('the sandbox (npm run sandbox -- --once)', () => {
   it('walks the ACK demo end to end and leaves the cluster and the cloud in the expected state', async () => {

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { Registry } from 'prom-client';
-import { kubectl } from '../../src/devenv/kubectl.ts';
-import { createCertificateAuthority } from '../../src/devenv/pki.ts';
-import { installWebhook, uninstallWebhook } from '../../src/devenv/webhook.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
+import { createCertificateAuthority } from '../../src/webhook/certs/pki.ts';
+import { installWebhook, uninstallWebhook } from '../../devenv/webhook.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { webhookCaBundle } from '../../src/kube/webhook-ca-bundle.ts';
 import { WEBHOOK_TLS_SECRET, webhookTlsSecret } from '../../src/kube/webhook-tls-secret.ts';

@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
-import { kubectl } from '../../src/devenv/kubectl.ts';
-import { createCertificateAuthority } from '../../src/devenv/pki.ts';
-import { findFreePort } from '../../src/devenv/ports.ts';
-import { installWebhook, uninstallWebhook, waitForInjection } from '../../src/devenv/webhook.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
+import { createCertificateAuthority } from '../../src/webhook/certs/pki.ts';
+import { findFreePort } from '../../devenv/ports.ts';
+import { installWebhook, uninstallWebhook, waitForInjection } from '../../devenv/webhook.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { startPodIdentityWebhook, type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';

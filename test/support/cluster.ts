@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ControlPlaneInfo } from '../../src/devenv/controlplane.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import type { ControlPlaneInfo } from '../../devenv/controlplane.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 
 export const CONTROL_PLANE_ENV = 'RRSA_TEST_CONTROL_PLANE';
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { findFreePort } from '../../src/devenv/ports.ts';
-import type { RunningEmulator as Emulator } from '../../src/emulator/index.ts';
+import { findFreePort } from '../../devenv/ports.ts';
+import type { RunningEmulator as Emulator } from '@rrsa-operator/alibaba-cloud-emulator';
 import { testControlPlane } from './cluster.ts';
 
 export interface ManagerProcess {

@@ -4,11 +4,11 @@ import { AlibabaRam } from '../../src/cloud/alibaba-ram.ts';
 import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
 import { BindingController } from '../../src/controller/controller.ts';
 import type { ClusterIdentity } from '../../src/controller/types.ts';
-import { kubectl } from '../../src/devenv/kubectl.ts';
+import { kubectl } from '../../devenv/kubectl.ts';
 import {
   start as startEmulator,
   type RunningEmulator as Emulator,
-} from '../../src/emulator/index.ts';
+} from '@rrsa-operator/alibaba-cloud-emulator';
 import { DEFAULT_GUARDRAILS, type Guardrails } from '../../src/identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig, type KubeClients } from '../../src/kube/client.ts';
 import { KubeEventSink } from '../../src/kube/events.ts';

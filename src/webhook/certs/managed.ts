@@ -1,11 +1,11 @@
 import { X509Certificate } from 'node:crypto';
-import { createCertificateAuthority, issueCertificate } from '../../devenv/pki.ts';
+import { createCertificateAuthority, issueCertificate } from './pki.ts';
 import { CertificateHolder } from './source.ts';
 
 // The operator-managed alternative to cert-manager: a self-signed CA and a serving certificate
 // kept in one Secret that every replica shares, the CA published as the webhook
 // configuration's caBundle, both renewed well before they expire.
-// (src/devenv/pki.ts builds the X.509 structures: node:crypto keys, node-forge certificates.)
+// (pki.ts builds the X.509 structures: node:crypto keys, node-forge certificates.)
 
 /** What the Secret holds. `caCertPem` is the bundle: the current CA first, then a retiring one. */
 export interface TlsBundle {

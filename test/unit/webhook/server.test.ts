@@ -9,7 +9,7 @@ import {
   createCertificateAuthority,
   issueCertificate,
   type CertifiedKey,
-} from '../../../src/devenv/pki.ts';
+} from '../../../src/webhook/certs/pki.ts';
 import type { EventSink, IdentityLookup } from '../../../src/webhook/ports.ts';
 import { defaultInjectionConfig } from '../../../src/webhook/config.ts';
 import { CertificateFiles } from '../../../src/webhook/certs/files.ts';
@@ -25,7 +25,7 @@ import type {
   Namespace,
   ServiceAccount,
 } from '../../../src/webhook/types.ts';
-import { podCreateReview } from '../../../src/devenv/admission-review.ts';
+import { podCreateReview } from '../../../devenv/admission-review.ts';
 
 // The real HTTPS server on loopback, fed by an in-memory IdentityLookup (the port the Kubernetes
 // adapter implements; the adapter itself is exercised against the real apiserver in

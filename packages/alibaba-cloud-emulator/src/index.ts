@@ -21,7 +21,7 @@ import { STS_ACTIONS } from './sts.ts';
 /**
  * The local Alibaba Cloud (RAM 2015-05-01, STS 2015-04-01, IMS 2019-08-15) that the unmodified
  * @alicloud SDKs talk to: `new Ram(new Config({accessKeyId, accessKeySecret,
- * endpoint: emulator.endpoint, protocol: 'http'}))`. Start with `start()`; see docs/emulator.md.
+ * endpoint: emulator.endpoint, protocol: 'http'}))`. Start with `start()`; see the package README.md.
  */
 
 export type { EmulatorControls, RamUserSpec } from './controls.ts';

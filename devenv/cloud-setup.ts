@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import * as ImsModule from '@alicloud/ims20190815';
-import { createSdkClients, type StaticCredentials } from '../cloud/sdk-clients.ts';
+import { createSdkClients, type StaticCredentials } from '../src/cloud/sdk-clients.ts';
 
 /**
  * What enabling RRSA does in ACK: an IMS OIDC provider `ack-rrsa-<clusterId>` for the cluster's

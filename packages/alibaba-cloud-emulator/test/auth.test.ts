@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import RamModule from '@alicloud/ram20150501';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
-import { start, type RunningEmulator } from '../../../src/emulator/index.ts';
+import { start, type RunningEmulator } from '../src/index.ts';
 import { cjsDefault } from '../../../src/util/cjs-default.ts';
 import { rrsaTrustPolicy, startIssuer, type TestIssuer } from './oidc-issuer.ts';
 import { $Ims, $Ram, $Sts, clientsFor, permission, sdkError, TRUST_ROOT } from './support.ts';

@@ -1,4 +1,4 @@
-import { start, type RunningEmulator } from '../../../src/emulator/index.ts';
+import { start, type RunningEmulator } from '../src/index.ts';
 import { AlibabaIms, AlibabaSts } from '../../../src/cloud/alibaba-sts-ims.ts';
 import type { SdkClients } from '../../../src/cloud/sdk-clients.ts';
 import { rrsaTrustPolicy, startIssuer, type TestIssuer } from './oidc-issuer.ts';

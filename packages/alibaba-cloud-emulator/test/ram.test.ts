@@ -1,4 +1,4 @@
-import { start, type RunningEmulator } from '../../../src/emulator/index.ts';
+import { start, type RunningEmulator } from '../src/index.ts';
 import { AlibabaRam } from '../../../src/cloud/alibaba-ram.ts';
 import { $Ram, clientsFor, permission, sdkError, TRUST_ROOT } from './support.ts';
 import type { SdkClients } from '../../../src/cloud/sdk-clients.ts';

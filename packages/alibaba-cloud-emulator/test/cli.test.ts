@@ -2,13 +2,13 @@ import { execFile, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { parseEmulatorArgs } from '../../../src/emulator/cli.ts';
+import { parseEmulatorArgs } from '../src/cli.ts';
 import { clientsFor } from './support.ts';
-import type { RunningEmulator } from '../../../src/emulator/index.ts';
+import type { RunningEmulator } from '../src/index.ts';
 
 const ROOT = resolve(__dirname, '../../..');
 const NODE = join(ROOT, 'node_modules/.bin/node');
-const CLI = join(ROOT, 'src/emulator/cli.ts');
+const CLI = join(ROOT, 'packages/alibaba-cloud-emulator/src/cli.ts');
 
 jest.setTimeout(30_000);
 

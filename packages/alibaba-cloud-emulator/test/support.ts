@@ -2,7 +2,7 @@ import * as ImsModule from '@alicloud/ims20190815';
 import * as RamModule from '@alicloud/ram20150501';
 import * as StsModule from '@alicloud/sts20150401';
 import { createSdkClients, type SdkClients } from '../../../src/cloud/sdk-clients.ts';
-import type { AccessKey, RunningEmulator } from '../../../src/emulator/index.ts';
+import type { AccessKey, RunningEmulator } from '../src/index.ts';
 
 /** Shared helpers of the emulator tests: real SDK clients pointed at a running emulator. */
 

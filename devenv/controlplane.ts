@@ -3,7 +3,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createCertificateAuthority, createSigningKeyPair, issueCertificate } from './pki.ts';
+import { createCertificateAuthority, issueCertificate } from '../src/webhook/certs/pki.ts';
+import { createSigningKeyPair } from './signing-key.ts';
 import { findFreePort } from './ports.ts';
 import { startProcess, startOrphanReaper, type ManagedProcess } from './process.ts';
 import { httpsRequest, waitFor } from './kube-http.ts';

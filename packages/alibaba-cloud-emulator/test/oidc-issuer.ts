@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
-import { generateTlsMaterial } from '../../../src/emulator/certs.ts';
-import type { IssuerOverride } from '../../../src/emulator/index.ts';
+import { generateTlsMaterial } from '../src/certs.ts';
+import type { IssuerOverride } from '../src/index.ts';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 

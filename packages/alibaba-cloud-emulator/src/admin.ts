@@ -8,7 +8,7 @@ import type { PolicyType } from './state.ts';
 
 /**
  * The admin endpoints under `/__emulator/` (never an Alibaba path, so never confused with an
- * API call). JSON in, JSON out; documented in docs/emulator.md.
+ * API call). JSON in, JSON out; documented in the package README.md.
  */
 
 export const ADMIN_PREFIX = '/__emulator';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { start, type RunningEmulator } from '../../../src/emulator/index.ts';
+import { start, type RunningEmulator } from '../src/index.ts';
 import { rrsaTrustPolicy, startIssuer, type TestIssuer } from './oidc-issuer.ts';
 import { $Ims, $Ram, clientsFor, permission } from './support.ts';
 

@@ -4,16 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CreatePolicyRequest } from '@alicloud/ram20150501';
-import { createSdkClients } from '../cloud/sdk-clients.ts';
-import { createCertificateAuthority } from '../devenv/pki.ts';
-import { createClusterOidcProvider } from '../devenv/cloud-setup.ts';
-import { startControlPlane, type ControlPlane } from '../devenv/controlplane.ts';
-import { installCrds, kubectl } from '../devenv/kubectl.ts';
-import { findFreePort } from '../devenv/ports.ts';
-import { installWebhook } from '../devenv/webhook.ts';
-import { start as startEmulator, type RunningEmulator } from '../emulator/index.ts';
-import { startManager, type ManagerConfig, type RunningManager } from '../manager/manager.ts';
-import { createLogger } from '../runtime/logger.ts';
+import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
+import { createCertificateAuthority } from '../../src/webhook/certs/pki.ts';
+import { createClusterOidcProvider } from '../cloud-setup.ts';
+import { startControlPlane, type ControlPlane } from '../controlplane.ts';
+import { installCrds, kubectl } from '../kubectl.ts';
+import { findFreePort } from '../ports.ts';
+import { installWebhook } from '../webhook.ts';
+import {
+  start as startEmulator,
+  type RunningEmulator,
+} from '@rrsa-operator/alibaba-cloud-emulator';
+import {
+  startManager,
+  type ManagerConfig,
+  type RunningManager,
+} from '../../src/manager/manager.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
 
 export interface SandboxOptions {
   /** Exit after the walkthrough instead of waiting for Ctrl-C. */
@@ -402,9 +409,9 @@ async function startWorkload(
   };
 }
 
-/** src/sandbox, found without import.meta (src/ also runs under jest's CommonJS transform). */
+/** devenv/sandbox, found without import.meta (it also runs under jest's CommonJS transform). */
 function __dirnameOf(): string {
-  return join(process.env.RRSA_REPO_ROOT ?? process.cwd(), 'src', 'sandbox');
+  return join(process.env.RRSA_REPO_ROOT ?? process.cwd(), 'devenv', 'sandbox');
 }
 
 async function waitForInterrupt(print: (line: string) => void): Promise<void> {

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
 import { type AccessKey, type RunningEmulator, type StartOptions, start } from './index.ts';
 import type { IssuerOverride } from './jwks.ts';
 
 /**
- * `node src/emulator/cli.ts [flags]`: the emulator as a standalone process (docs/emulator.md).
+ * `npm run emulator -- [flags]` (or the package's `alibaba-cloud-emulator` bin): the emulator as a
+ * standalone process (see this package's README.md).
  * Flags win over environment variables. Prints one JSON line when listening; stops on
  * SIGINT / SIGTERM.
  */
@@ -198,10 +200,20 @@ export async function runEmulatorCli(
   return emulator;
 }
 
-// Run when executed directly (`node src/emulator/cli.ts`), not when imported.
-if (/[\\/]emulator[\\/]cli\.[jt]s$/.test(process.argv[1] ?? '')) {
+// Run when executed directly (`node packages/alibaba-cloud-emulator/src/cli.ts`, or through the
+// node_modules/.bin symlink), not when imported.
+if (/[\\/]alibaba-cloud-emulator[\\/]src[\\/]cli\.[jt]s$/.test(entryPoint())) {
   runEmulatorCli(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
+}
+
+function entryPoint(): string {
+  const argv1 = process.argv[1] ?? '';
+  try {
+    return realpathSync(argv1);
+  } catch {
+    return argv1;
+  }
 }

@@ -88,12 +88,3 @@ export function issueCertificate(ca: CertifiedKey, options: IssueOptions): Certi
   cert.sign(caKey, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem: key.pem };
 }
-
-/** An RSA key pair for signing ServiceAccount tokens (PKCS#8 private, SPKI public). */
-export function createSigningKeyPair(): { privateKeyPem: string; publicKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
-}

@@ -1,6 +1,6 @@
 import { AlibabaRam } from '../../../src/cloud/alibaba-ram.ts';
 import { CloudError } from '../../../src/cloud/errors.ts';
-import { start, type RunningEmulator } from '../../../src/emulator/index.ts';
+import { start, type RunningEmulator } from '../src/index.ts';
 import { $Ram, clientsFor, sdkError, TRUST_ROOT } from './support.ts';
 
 let emulator: RunningEmulator;

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import CredentialModule, { Config as CredentialConfig } from '@alicloud/credentials';
 import RamModule, { ListRolesRequest } from '@alicloud/ram20150501';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
-import { cjsDefault } from '../util/cjs-default.ts';
+import { cjsDefault } from '../../src/util/cjs-default.ts';
 
 const Credential = cjsDefault<typeof CredentialModule.default>(CredentialModule);
 const Ram = cjsDefault<typeof RamModule.default>(RamModule);

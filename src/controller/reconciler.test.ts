@@ -219,3 +219,20 @@ describe('ServiceAccount wiring', () => {
     expect(ready).toMatchObject({ status: 'False', reason: 'NamespaceTerminating' });
   });
 });
+
+describe('retry backoff signal', () => {
+  it('marks a failed pass that made RAM writes as progressed, and one that made none as not', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    bindings.put(bindingFixture({ role: { policies: [oss, logs] } }));
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    ram.before = (method, args) => {
+      if (method === 'attachPolicy' && (args[1] as { name: string }).name === logs.name)
+        throw cloudError('Throttled', 'Throttling.User', 200);
+    };
+    const first = await failure(reconciler.reconcile('team-a', 'app'));
+    expect(first.progressed).toBe(true); // created the role and attached one policy
+    const second = await failure(reconciler.reconcile('team-a', 'app'));
+    expect(second.progressed).toBe(false); // failed in place: the backoff should grow
+    expect(second.retryAfterMs).toBe(200);
+  });
+});

@@ -22,9 +22,16 @@ import type { ReconcileResult, ReconcilerDeps } from './types.ts';
 /** The error the runtime retries with backoff (honouring a cloud retry-after). */
 export class RetryableError extends Error {
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs?: number, cause?: unknown) {
+  /**
+   * The pass made RAM writes before it failed: it is converging, so the runtime restarts the
+   * key's backoff instead of growing it (a binding failing in place backs off exponentially; one
+   * moving forward through a throttling storm keeps moving).
+   */
+  readonly progressed: boolean;
+  constructor(message: string, retryAfterMs?: number, cause?: unknown, progressed = false) {
     super(message, { cause });
     this.retryAfterMs = retryAfterMs;
+    this.progressed = progressed;
   }
 }
 
@@ -63,7 +70,12 @@ export class BindingReconciler {
     const outcome = await this.#evaluate(binding);
     await this.#writeStatus(binding, outcome);
     if (outcome.reconciling && !outcome.stalled)
-      throw new RetryableError(outcome.eventMessage ?? outcome.message, outcome.retryAfterMs);
+      throw new RetryableError(
+        outcome.eventMessage ?? outcome.message,
+        outcome.retryAfterMs,
+        undefined,
+        outcome.progressed === true,
+      );
     return { requeueAfterMs: this.#deps.resyncMs() };
   }
 
@@ -91,17 +103,24 @@ export class BindingReconciler {
         `ServiceAccount ${binding.spec.serviceAccountName} is already bound by the older PodIdentityBinding ${holder.name}: delete one of them or point this one at another ServiceAccount`,
       );
     const desired = desiredState(binding, this.#deps.cluster);
+    // RAM writes that succeeded in this pass (a local: passes of other bindings interleave).
+    const progress = { writes: 0 };
     try {
       const refused = await enforcePolicyGrants(this.#deps, binding, desired);
       if (refused) return refused;
-      return await this.#converge(binding, desired);
+      return await this.#converge(binding, desired, progress);
     } catch (error) {
-      if (error instanceof CloudError) return this.#cloudFailure(error, desired);
+      if (error instanceof CloudError)
+        return { ...this.#cloudFailure(error, desired), progressed: progress.writes > 0 };
       throw error;
     }
   }
 
-  async #converge(binding: PodIdentityBinding, desired: DesiredState): Promise<Outcome> {
+  async #converge(
+    binding: PodIdentityBinding,
+    desired: DesiredState,
+    progress: { writes: number },
+  ): Promise<Outcome> {
     const observed = await this.#observe(desired.roleName);
     const decision = decideRole({
       desired,
@@ -115,7 +134,7 @@ export class BindingReconciler {
     const role = { name: desired.roleName, arn: desired.roleArn };
     if (decision.kind === 'blocked')
       return { ...stalled(decision.reason, decision.message), role: undefined };
-    await this.#applyRole(binding, desired, decision);
+    await this.#applyRole(binding, desired, decision, progress);
     const serviceAccount = await this.#wireServiceAccount(binding, desired);
     const ready = serviceAccount.status === 'True';
     return {
@@ -159,32 +178,42 @@ export class BindingReconciler {
     binding: PodIdentityBinding,
     desired: DesiredState,
     decision: Extract<ReturnType<typeof decideRole>, { kind: 'act' }>,
+    progress: { writes: number },
   ): Promise<void> {
     const { ram } = this.#deps;
+    const wrote = (): void => void progress.writes++;
     if (decision.create) {
       await ram.createRole(decision.create);
+      wrote();
       this.#event(binding, 'Normal', 'RoleCreated', `created RAM role ${desired.roleArn}`);
     }
     // Write-ahead: an adopted role's ledger (adoption marker + policies about to be attached) is
     // written before the trust statement and the attaches, so an error between two calls leaves
     // a record that over-approximates, never a statement or grant that no record knows about.
-    if (decision.ledger?.beforeAttach !== undefined)
+    if (decision.ledger?.beforeAttach !== undefined) {
       await ram.tagRole(desired.roleName, { [decision.ledger.key]: decision.ledger.beforeAttach });
+      wrote();
+    }
     if (decision.update) {
       await ram.updateRole(desired.roleName, decision.update);
+      wrote();
       const fields = Object.keys(decision.update).join(', ');
       this.#event(binding, 'Normal', 'RoleUpdated', `updated ${fields} of ${desired.roleName}`);
     }
     for (const policy of decision.attach) {
       await ram.attachPolicy(desired.roleName, policy);
+      wrote();
       this.#event(binding, 'Normal', 'PolicyAttached', `attached ${policyKey(policy)}`);
     }
     for (const policy of decision.detach) {
       await ram.detachPolicy(desired.roleName, policy);
+      wrote();
       this.#event(binding, 'Normal', 'PolicyDetached', `detached ${policyKey(policy)}`);
     }
-    if (decision.ledger?.afterDetach !== undefined)
+    if (decision.ledger?.afterDetach !== undefined) {
       await ram.tagRole(desired.roleName, { [decision.ledger.key]: decision.ledger.afterDetach });
+      wrote();
+    }
   }
 
   async #wireServiceAccount(binding: PodIdentityBinding, desired: DesiredState): Promise<Detail> {

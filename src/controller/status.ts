@@ -43,6 +43,8 @@ export interface Outcome {
   attachedPolicies?: PolicySpec[] | undefined;
   /** A cloud retry-after for this reconcile's retry (never status: it differs per attempt). */
   retryAfterMs?: number | undefined;
+  /** The pass made RAM writes before it failed (see RetryableError.progressed). */
+  progressed?: boolean | undefined;
   /** The Event's (and log's) wording when it carries more than the condition (a request id). */
   eventMessage?: string | undefined;
 }

@@ -30,6 +30,31 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   const kc = new KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromDefault();
+  return shareConnections(kc);
+}
+
+type CreateDispatcher = (cluster: unknown, agentOptions: Record<string, unknown>) => unknown;
+
+/**
+ * client-node 2.0.1 builds a new undici Agent for every request (applySecurityAuthentication ->
+ * createDispatcher), so every call opens a new TLS connection: 1000 GETs opened ~595 sockets and
+ * grew the malloc heap by ~90 MiB. This memoizes the dispatcher per TLS identity (server, CA,
+ * client certificate), so all requests and watches share one keep-alive pool. A rotated client
+ * certificate changes the key and gets a fresh pool. `createDispatcher` is private in the typings,
+ * hence the cast; the memo is checked by test/integration/connections.test.ts.
+ */
+export function shareConnections(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher: CreateDispatcher };
+  const original = target.createDispatcher.bind(kc);
+  const pools = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = JSON.stringify([cluster, agentOptions]);
+    if (!pools.has(key)) {
+      if (pools.size >= 4) pools.clear(); // credentials rotated several times: start over
+      pools.set(key, original(cluster, agentOptions));
+    }
+    return pools.get(key);
+  };
   return kc;
 }
 

@@ -136,3 +136,32 @@ describe('runWorkers', () => {
     expect(jitter(1000, () => 1)).toBe(1100);
   });
 });
+
+describe('runWorkers backoff on progress', () => {
+  it('restarts the backoff of a key whose failed reconcile made progress', async () => {
+    const clock = new FakeClock();
+    const queue = new WorkQueue({ clock, backoff: { baseMs: 10, maxMs: 10_000 } });
+    let attempt = 0;
+    const delays: number[] = [];
+    const original = queue.addRateLimited.bind(queue);
+    queue.addRateLimited = (key: string, min?: number) => {
+      const d = original(key, min);
+      delays.push(d);
+      return d;
+    };
+    const done = runWorkers(queue, 1, () => {
+      attempt++;
+      const error = Object.assign(new Error('x'), { progressed: attempt === 4 });
+      return Promise.reject(error);
+    });
+    queue.add('k');
+    for (let i = 0; i < 6; i++) {
+      await flush();
+      clock.advance(10_000);
+    }
+    await flush();
+    await queue.shutDownWithDrain();
+    await done;
+    expect(delays.slice(0, 5)).toEqual([10, 20, 40, 10, 20]);
+  });
+});

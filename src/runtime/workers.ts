@@ -24,6 +24,16 @@ export function retryAfterOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** A failed reconcile that still moved the world forward restarts its backoff. */
+export function madeProgress(error: unknown): boolean {
+  return (
+    error !== null &&
+    typeof error === 'object' &&
+    'progressed' in error &&
+    error.progressed === true
+  );
+}
+
 /** Adds up to ±10% so thousands of bindings created together do not resync in lockstep. */
 export function jitter(ms: number, random: () => number = Math.random): number {
   return Math.round(ms * (0.9 + 0.2 * random()));
@@ -52,6 +62,7 @@ export async function runWorkers(
           queue.addAfter(key, jitter(outcome.requeueAfterMs));
         hooks.onResult?.(key, 'success', performance.now() - started);
       } catch (error) {
+        if (madeProgress(error)) queue.forget(key);
         queue.addRateLimited(key, retryAfterOf(error) ?? 0);
         hooks.onResult?.(key, 'error', performance.now() - started, error);
       } finally {

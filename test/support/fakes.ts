@@ -98,6 +98,10 @@ export class FakeRam implements RamPort {
     await this.#enter('createRole', [input]);
     if (this.roles.has(input.name)) throw cloudError('Conflict', 'EntityAlreadyExists.Role');
     this.seedRole(input.name, { trustPolicy: input.trustPolicy, tags: input.tags });
+    const created = this.#record(input.name).role;
+    if (input.description !== undefined) created.description = input.description;
+    if (input.maxSessionDuration !== undefined)
+      created.maxSessionDuration = input.maxSessionDuration;
     return { ...this.#record(input.name).role };
   }
 

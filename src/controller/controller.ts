@@ -152,9 +152,9 @@ export class BindingController {
     this.#workers = runWorkers(
       this.#queue,
       concurrency,
-      async (key) => {
+      async (key, signal) => {
         const { namespace, name } = parseBindingKey(key);
-        return this.#reconciler.reconcile(namespace, name);
+        return this.#reconciler.reconcile(namespace, name, signal);
       },
       {
         onResult: (key, result, durationMs, error) => {

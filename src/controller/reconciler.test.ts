@@ -236,3 +236,20 @@ describe('retry backoff signal', () => {
     expect(second.retryAfterMs).toBe(200);
   });
 });
+
+describe('reconcile deadline', () => {
+  it('stops before the next RAM write once the deadline has passed', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    bindings.put(bindingFixture({ role: { policies: [oss, logs] } }));
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    const deadline = new AbortController();
+    ram.before = (method) => {
+      if (method === 'createRole') deadline.abort(new Error('reconcile deadline exceeded'));
+    };
+    await expect(reconciler.reconcile('team-a', 'app', deadline.signal)).rejects.toThrow(
+      'reconcile deadline exceeded',
+    );
+    expect(ram.writes()).toEqual(['createRole']); // no attach after the deadline
+    expect(bindings.statusWrites).toEqual([]);
+  });
+});

@@ -19,6 +19,12 @@ import { annotationChanges } from './service-account.ts';
 import { computeStatus, type Detail, type Outcome } from './status.ts';
 import type { ReconcileResult, ReconcilerDeps } from './types.ts';
 
+/** Per-pass bookkeeping: RAM writes done, and the reconcile's deadline. */
+interface Progress {
+  writes: number;
+  signal: AbortSignal | undefined;
+}
+
 /** The error the runtime retries with backoff (honouring a cloud retry-after). */
 export class RetryableError extends Error {
   readonly retryAfterMs: number | undefined;
@@ -57,7 +63,11 @@ export class BindingReconciler {
     this.#deps = deps;
   }
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+  /**
+   * `signal` is the reconcile's deadline: checked before every write, so a pass that ran out of
+   * time stops between two calls (as safe as a crash there) and is retried with backoff.
+   */
+  async reconcile(namespace: string, name: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const binding = await this.#deps.bindings.get(namespace, name);
     if (!binding) return {};
     if (binding.metadata.deletionTimestamp) return finalizeBinding(this.#deps, binding);
@@ -67,7 +77,8 @@ export class BindingReconciler {
       await this.#deps.bindings.addFinalizer(binding);
       return {};
     }
-    const outcome = await this.#evaluate(binding);
+    const outcome = await this.#evaluate(binding, signal);
+    signal?.throwIfAborted();
     await this.#writeStatus(binding, outcome);
     if (outcome.reconciling && !outcome.stalled)
       throw new RetryableError(
@@ -81,7 +92,7 @@ export class BindingReconciler {
 
   // Per-reconcile state (the cloud's retry-after) travels in the Outcome, never on this shared
   // instance: workers interleave reconciles of different bindings at every await.
-  async #evaluate(binding: PodIdentityBinding): Promise<Outcome> {
+  async #evaluate(binding: PodIdentityBinding, signal?: AbortSignal): Promise<Outcome> {
     const validation = validateSpec(binding.spec);
     if (!validation.valid)
       return stalled('InvalidSpec', `invalid spec: ${formatProblems(validation.problems)}`);
@@ -104,7 +115,7 @@ export class BindingReconciler {
       );
     const desired = desiredState(binding, this.#deps.cluster);
     // RAM writes that succeeded in this pass (a local: passes of other bindings interleave).
-    const progress = { writes: 0 };
+    const progress = { writes: 0, signal };
     try {
       const refused = await enforcePolicyGrants(this.#deps, binding, desired);
       if (refused) return refused;
@@ -119,7 +130,7 @@ export class BindingReconciler {
   async #converge(
     binding: PodIdentityBinding,
     desired: DesiredState,
-    progress: { writes: number },
+    progress: Progress,
   ): Promise<Outcome> {
     const observed = await this.#observe(desired.roleName);
     const decision = decideRole({
@@ -178,10 +189,14 @@ export class BindingReconciler {
     binding: PodIdentityBinding,
     desired: DesiredState,
     decision: Extract<ReturnType<typeof decideRole>, { kind: 'act' }>,
-    progress: { writes: number },
+    progress: Progress,
   ): Promise<void> {
     const { ram } = this.#deps;
-    const wrote = (): void => void progress.writes++;
+    const wrote = (): void => {
+      progress.writes++;
+      progress.signal?.throwIfAborted();
+    };
+    progress.signal?.throwIfAborted();
     if (decision.create) {
       await ram.createRole(decision.create);
       wrote();

@@ -24,6 +24,9 @@ export function retryAfterOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** The longest one reconcile may run; every call inside it also has its own deadline. */
+export const DEFAULT_RECONCILE_TIMEOUT_MS = 60_000;
+
 /** A failed reconcile that still moved the world forward restarts its backoff. */
 export function madeProgress(error: unknown): boolean {
   return (
@@ -47,8 +50,9 @@ export function jitter(ms: number, random: () => number = Math.random): number {
 export async function runWorkers(
   queue: WorkQueue,
   concurrency: number,
-  reconcile: (key: string) => Promise<ReconcileOutcome>,
+  reconcile: (key: string, signal: AbortSignal) => Promise<ReconcileOutcome>,
   hooks: WorkerHooks = {},
+  reconcileTimeoutMs = DEFAULT_RECONCILE_TIMEOUT_MS,
 ): Promise<void> {
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -56,7 +60,9 @@ export async function runWorkers(
       if (key === undefined) return;
       const started = performance.now();
       try {
-        const outcome = await reconcile(key);
+        // controller-runtime's ReconciliationTimeout: the reconcile stops at its next step once
+        // this fires (cooperative: the key is never handed to a second worker meanwhile).
+        const outcome = await reconcile(key, AbortSignal.timeout(reconcileTimeoutMs));
         queue.forget(key);
         if (outcome.requeueAfterMs !== undefined)
           queue.addAfter(key, jitter(outcome.requeueAfterMs));

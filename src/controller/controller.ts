@@ -1,4 +1,5 @@
 import type { KubernetesObject, V1ServiceAccount } from '@kubernetes/client-node';
+import { describeApiError } from '../kube/api-errors.ts';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
 import type { RamPort } from '../cloud/ports.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
@@ -169,7 +170,10 @@ export class BindingController {
             // is the shutdown: neither is a problem to report.
             const level =
               reason === 'StaleObjectError' || reason === 'LimiterClosedError' ? 'debug' : 'warn';
-            logger.log(level, 'reconcile failed; retrying', { binding: key, error: String(error) });
+            logger.log(level, 'reconcile failed; retrying', {
+              binding: key,
+              error: describeApiError(error),
+            });
           } else {
             logger.debug('reconciled', { binding: key, durationMs: Math.round(durationMs) });
           }

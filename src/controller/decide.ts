@@ -41,7 +41,20 @@ export type RoleDecision =
        * every policy about to be attached) and after detaching. Undefined: no tag write.
        */
       ledger?: { key: string; beforeAttach?: string; afterDetach?: string } | undefined;
+      /** Taking over a retained role: ownership tags to write before anything else. */
+      retag?: Record<string, string> | undefined;
     };
+
+/**
+ * A role whose tags name a binding of this cluster and namespace that no longer exists: left
+ * behind by `deletionPolicy: Retain`. `takeOver` is the binding's explicit opt-in (annotation).
+ */
+export interface RetainedRole {
+  previousBinding: string;
+  takeOver: boolean;
+}
+
+export const ANNOTATION_TAKE_OVER_RETAINED_ROLE = 'rrsa.dev/take-over-retained-role';
 
 /**
  * Decides what to do to the RAM role, from the desired state and what RAM reports. Pure: the
@@ -53,6 +66,7 @@ export function decideRole(input: {
   desired: DesiredState;
   observed: ObservedRole;
   binding: BindingIdentity;
+  retained?: RetainedRole | undefined;
 }): RoleDecision {
   const { desired, observed, binding } = input;
   if (!observed.role) {
@@ -79,6 +93,16 @@ export function decideRole(input: {
     };
   }
   const ownership = classifyRoleOwnership(observed.tags, binding);
+  if (ownership.kind === 'other-binding' && input.retained) {
+    const { previousBinding, takeOver } = input.retained;
+    if (!takeOver)
+      return blocked(
+        'RoleRetainedByDeletedBinding',
+        `role ${desired.roleName} was kept (deletionPolicy: Retain) by PodIdentityBinding ${previousBinding} of this namespace, which no longer exists: annotate this binding with ${ANNOTATION_TAKE_OVER_RETAINED_ROLE}=true to take the role over, or choose another spec.role.name`,
+      );
+    const decision = decideExisting(input, observed.role, 'Created');
+    return decision.kind === 'act' ? { ...decision, retag: ownershipTags(binding) } : decision;
+  }
   if (ownership.kind === 'other-binding')
     return blocked(
       'RoleOwnedByAnotherBinding',

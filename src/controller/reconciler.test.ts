@@ -253,3 +253,50 @@ describe('reconcile deadline', () => {
     expect(bindings.statusWrites).toEqual([]);
   });
 });
+
+describe('roles retained by a deleted binding', () => {
+  it('names the way to take one over, and takes it over only on the explicit opt-in', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    const gone = { clusterId: 'c1', namespace: 'team-a', name: 'old-app' };
+    ram.seedRole('reports', { tags: ownershipTags(gone), attached: [cs] });
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    const fresh = bindings.put(bindingFixture({ role: { name: 'reports', policies: [oss] } }));
+    await reconciler.reconcile('team-a', 'app');
+    const ready = () =>
+      bindings.objects.get('team-a/app')?.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready()).toMatchObject({ reason: 'RoleRetainedByDeletedBinding' });
+    expect(ready()?.message).toContain('rrsa.dev/take-over-retained-role=true');
+    expect(ram.writes()).toEqual([]);
+
+    const stored = bindings.objects.get('team-a/app')!;
+    bindings.put({
+      ...stored,
+      metadata: {
+        ...stored.metadata,
+        annotations: { 'rrsa.dev/take-over-retained-role': 'true' },
+      },
+    });
+    await reconciler.reconcile('team-a', 'app');
+    expect(ready()).toMatchObject({ status: 'True', reason: 'Bound' });
+    const role = ram.roles.get('reports')!;
+    expect(role.tags).toEqual(ownershipTags({ ...gone, name: fresh.metadata.name }));
+    expect(role.attached).toEqual([oss]); // owned now: the spec is the whole truth
+  });
+
+  it('never offers a take-over while the owning binding exists', async () => {
+    const { bindings, serviceAccounts, ram, reconciler } = world();
+    bindings.put(bindingFixture({ name: 'owner', serviceAccountName: 'other-sa' }));
+    ram.seedRole('reports', {
+      tags: ownershipTags({ clusterId: 'c1', namespace: 'team-a', name: 'owner' }),
+    });
+    serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    const b = bindingFixture({ role: { name: 'reports' } });
+    b.metadata.annotations = { 'rrsa.dev/take-over-retained-role': 'true' };
+    bindings.put(b);
+    await reconciler.reconcile('team-a', 'app');
+    expect(
+      bindings.objects.get('team-a/app')?.status?.conditions?.find((c) => c.type === 'Ready'),
+    ).toMatchObject({ reason: 'RoleOwnedByAnotherBinding' });
+    expect(ram.writes()).toEqual([]);
+  });
+});

@@ -10,7 +10,19 @@ import type { PolicyRef } from '../cloud/ports.ts';
 import { sameJson } from '../identity/trust-policy.ts';
 import type { InvolvedObject } from '../kube/events.ts';
 import { serviceAccountHolder } from './conflicts.ts';
-import { decideRole, type ObservedRole } from './decide.ts';
+import {
+  ANNOTATION_TAKE_OVER_RETAINED_ROLE,
+  decideRole,
+  type ObservedRole,
+  type RetainedRole,
+} from './decide.ts';
+import {
+  MANAGED_BY_VALUE,
+  TAG_BINDING,
+  TAG_CLUSTER,
+  TAG_MANAGED_BY,
+  TAG_NAMESPACE,
+} from './ownership.ts';
 import { desiredState, guardrailViolations, type DesiredState } from './desired.ts';
 import { finalizeBinding } from './finalize.ts';
 import { policyKey } from './policies.ts';
@@ -141,6 +153,7 @@ export class BindingReconciler {
         namespace: binding.metadata.namespace,
         name: binding.metadata.name,
       },
+      retained: await this.#retainedRole(binding, observed.tags),
     });
     const role = { name: desired.roleName, arn: desired.roleArn };
     if (decision.kind === 'blocked')
@@ -174,6 +187,27 @@ export class BindingReconciler {
     };
   }
 
+  /** Whether the role's owner is a deleted binding of this cluster and namespace (Retain). */
+  async #retainedRole(
+    binding: PodIdentityBinding,
+    tags: Record<string, string>,
+  ): Promise<RetainedRole | undefined> {
+    const owner = tags[TAG_BINDING];
+    if (
+      tags[TAG_MANAGED_BY] !== MANAGED_BY_VALUE ||
+      tags[TAG_CLUSTER] !== this.#deps.cluster.clusterId ||
+      tags[TAG_NAMESPACE] !== binding.metadata.namespace ||
+      owner === undefined ||
+      owner === binding.metadata.name
+    )
+      return undefined;
+    if (await this.#deps.bindings.get(binding.metadata.namespace, owner)) return undefined;
+    return {
+      previousBinding: owner,
+      takeOver: binding.metadata.annotations?.[ANNOTATION_TAKE_OVER_RETAINED_ROLE] === 'true',
+    };
+  }
+
   async #observe(roleName: string): Promise<ObservedRole> {
     const { ram } = this.#deps;
     const role = await ram.getRole(roleName);
@@ -197,6 +231,17 @@ export class BindingReconciler {
       progress.signal?.throwIfAborted();
     };
     progress.signal?.throwIfAborted();
+    if (decision.retag) {
+      // Taking over a retained role: ours from now on (the tags are the proof deletion reads).
+      await ram.tagRole(desired.roleName, decision.retag);
+      wrote();
+      this.#event(
+        binding,
+        'Normal',
+        'RoleTakenOver',
+        `took over retained role ${desired.roleName}`,
+      );
+    }
     if (decision.create) {
       await ram.createRole(decision.create);
       wrote();

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { describeApiError } from '../kube/api-errors.ts';
 import { join } from 'node:path';
 import { AlibabaRam } from '../cloud/alibaba-ram.ts';
 import { AlibabaIms, AlibabaSts } from '../cloud/alibaba-sts-ims.ts';
@@ -134,7 +135,7 @@ export async function startManager(
     guardrails,
     ram: new AlibabaRam(sdk.ram, hooks),
     events: new KubeEventSink(kube.core, {
-      onError: (error) => logger.debug('event not written', { error: String(error) }),
+      onError: (error) => logger.debug('event not written', { error: describeApiError(error) }),
     }),
     logger,
     resyncMs: config.resync * 1000,
@@ -180,14 +181,14 @@ export async function startManager(
       onStartedLeading: () => {
         logger.info('became leader');
         startController().catch((error: unknown) =>
-          logger.error('controller failed', { error: String(error) }),
+          logger.error('controller failed', { error: describeApiError(error) }),
         );
       },
       onStoppedLeading: () => {
         logger.warn('lost leadership');
         options.onLostLeadership?.();
       },
-      onError: (error) => logger.warn('leader election', { error: String(error) }),
+      onError: (error) => logger.warn('leader election', { error: describeApiError(error) }),
     });
     elector.start();
   } else {

@@ -4,6 +4,7 @@ import { createSdkClients, type RamClient } from '../../src/cloud/sdk-clients.ts
 import { kubectl } from '../../devenv/kubectl.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 import { eventually, startOperatorEnv, type OperatorEnv } from '../support/operator-env.ts';
+import { Tenants } from '../support/tenant.ts';
 
 // Issue 11: the guardrails judge what a Custom policy grants, read from RAM on every pass.
 const RESYNC_MS = 2000;
@@ -35,8 +36,11 @@ async function createPolicy(name: string, action: string): Promise<void> {
   );
 }
 
+const tenants = new Tenants(cp.kubeconfigPath);
+
+/** Applied by the namespace's tenant (edit rights there only), as a hostile tenant would. */
 async function apply(ns: string, name: string, spec: object): Promise<void> {
-  await kubectl(cp.kubeconfigPath, ['apply', '-f', '-'], {
+  await kubectl(cp.kubeconfigPath, ['apply', '-f', '-', await tenants.as(ns)], {
     input: JSON.stringify({
       apiVersion: 'rrsa.dev/v1alpha1',
       kind: 'PodIdentityBinding',

@@ -2,54 +2,21 @@ import type { PodIdentityBinding } from '../../src/api/types.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 import { eventually, startOperatorEnv, type OperatorEnv } from '../support/operator-env.ts';
+import { Tenants } from '../support/tenant.ts';
 
 const cp = testControlPlane();
 let env: OperatorEnv;
 
 beforeAll(async () => {
   env = await startOperatorEnv(); // default guardrails: adoption forbidden, admin policies denied
-  // Tenants act through the built-in `edit` role, which our aggregated ClusterRole extends.
-  await kubectl(cp.kubeconfigPath, ['apply', '-f', 'config/rbac/aggregate-roles.yaml']);
 });
 afterAll(async () => env?.stop());
 
-/** Each namespace's tenant: a user bound to `edit` there and nowhere else. */
-const tenants = new Set<string>();
-async function tenantOf(ns: string): Promise<string> {
-  const user = `tenant-of-${ns}`;
-  if (!tenants.has(ns)) {
-    await kubectl(cp.kubeconfigPath, [
-      'create',
-      'rolebinding',
-      'tenant-edit',
-      '--clusterrole=edit',
-      `--user=${user}`,
-      '-n',
-      ns,
-    ]);
-    // The clusterrole-aggregation controller may still be folding our rules into `edit`.
-    await eventually(`${user} may create bindings`, () =>
-      kubectl(cp.kubeconfigPath, [
-        'auth',
-        'can-i',
-        'create',
-        'podidentitybindings.rrsa.dev',
-        '-n',
-        ns,
-        `--as=${user}`,
-      ]).then(
-        () => true,
-        () => undefined,
-      ),
-    );
-    tenants.add(ns);
-  }
-  return user;
-}
+const tenants = new Tenants(cp.kubeconfigPath);
 
 /** Applies a binding as the namespace's tenant (impersonated: the tenant's own authorization). */
 async function apply(ns: string, name: string, spec: object): Promise<void> {
-  await kubectl(cp.kubeconfigPath, ['apply', '-f', '-', `--as=${await tenantOf(ns)}`], {
+  await kubectl(cp.kubeconfigPath, ['apply', '-f', '-', await tenants.as(ns)], {
     input: JSON.stringify({
       apiVersion: 'rrsa.dev/v1alpha1',
       kind: 'PodIdentityBinding',
@@ -94,7 +61,7 @@ async function deleteAndWait(ns: string, name: string): Promise<void> {
     name,
     '-n',
     ns,
-    `--as=${await tenantOf(ns)}`,
+    await tenants.as(ns),
     '--wait=true',
     '--timeout=60s',
   ]);

@@ -14,6 +14,7 @@ import { KubeServiceAccountStore } from '../kube/service-account-store.ts';
 import { ServiceAccountClient, serviceAccountInformer } from '../kube/service-accounts.ts';
 import { levelled, type Logger } from '../runtime/logger.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
+import { runInFlow } from '../runtime/flow.ts';
 import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
 import { BindingReconciler } from './reconciler.ts';
@@ -154,7 +155,7 @@ export class BindingController {
       concurrency,
       async (key) => {
         const { namespace, name } = parseBindingKey(key);
-        return this.#reconciler.reconcile(namespace, name);
+        return runInFlow(namespace, () => this.#reconciler.reconcile(namespace, name));
       },
       {
         onResult: (key, result, durationMs, error) => {

@@ -15,6 +15,7 @@ import { KubeServiceAccountStore } from '../kube/service-account-store.ts';
 import { ServiceAccountClient, serviceAccountInformer } from '../kube/service-accounts.ts';
 import { levelled, type Logger } from '../runtime/logger.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
+import { runInFlow } from '../runtime/flow.ts';
 import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
 import { BindingReconciler } from './reconciler.ts';
@@ -155,7 +156,7 @@ export class BindingController {
       concurrency,
       async (key, signal) => {
         const { namespace, name } = parseBindingKey(key);
-        return this.#reconciler.reconcile(namespace, name, signal);
+        return runInFlow(namespace, () => this.#reconciler.reconcile(namespace, name, signal));
       },
       {
         onResult: (key, result, durationMs, error) => {

@@ -70,6 +70,11 @@ export interface ManagerConfig {
   missingServiceAccount: 'admit' | 'reject';
   injectStsEnv: boolean;
   injectStsEndpoint?: string;
+  /**
+   * Share RAM tokens round-robin between namespaces (default true). Not a flag: false (one FIFO)
+   * exists for the fairness benchmark's comparison, which starts the manager in process.
+   */
+  ramFairQueuing?: boolean;
 }
 
 export function toManagerConfig(raw: RawConfig): ManagerConfig {
@@ -96,7 +101,11 @@ export async function startManager(
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createControllerMetrics();
   collectProcessMetrics(metrics.registry);
-  const limiter = new TokenBucket({ qps: config.ramQps, burst: config.ramBurst });
+  const limiter = new TokenBucket({
+    qps: config.ramQps,
+    burst: config.ramBurst,
+    fair: config.ramFairQueuing ?? true,
+  });
   const sdk = createSdkClients({
     region: config.region,
     ram: config.ramEndpoint,

@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from './clock.ts';
+import { currentFlow } from './flow.ts';
 
 /** Thrown to callers still waiting for a token when the process shuts down. */
 export class LimiterClosedError extends Error {
@@ -8,44 +9,71 @@ export class LimiterClosedError extends Error {
   }
 }
 
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** The flow of calls made outside any flow (cluster identity discovery at start-up). */
+const NO_FLOW = Symbol('no flow');
+type FlowKey = string | typeof NO_FLOW;
+
 /**
  * A token bucket shared by every RAM call (RAM limits per account, not per binding). Waiters are
- * served first come, first served. `pause` stops everyone for a while: when RAM answers with
- * throttling and `x-acs-retry-after`, hammering it from other workers would only extend the
- * throttling.
+ * grouped by flow (the namespace being reconciled, read from `currentFlow()`; calls outside any
+ * flow form a flow of their own) and tokens go round-robin to the flows that have waiters, first
+ * come first served within a flow: a namespace with many failing bindings cannot take the budget
+ * of the others (docs/adr/0009-fair-ram-limiter.md). `fair: false` puts every waiter in one flow
+ * (plain FIFO). `pause` stops everyone for a while: when RAM answers with throttling and
+ * `x-acs-retry-after`, hammering it from other workers would only extend the throttling.
  */
 export class TokenBucket {
   readonly #clock: Clock;
   readonly #qps: number;
   readonly #burst: number;
+  readonly #fair: boolean;
   #tokens: number;
   #last: number;
   #pausedUntil = 0;
-  readonly #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Waiters per flow, FIFO; a flow is present only while it has waiters. */
+  readonly #flows = new Map<FlowKey, Waiter[]>();
+  /** Flows with waiters in round-robin order: the head is served next, then goes to the back. */
+  #ring: FlowKey[] = [];
+  #waiting = 0;
   #timer: { cancel(): void } | undefined;
   #closed = false;
 
-  constructor(options: { qps: number; burst: number; clock?: Clock }) {
+  constructor(options: { qps: number; burst: number; clock?: Clock; fair?: boolean }) {
     this.#clock = options.clock ?? systemClock;
     this.#qps = options.qps;
     this.#burst = Math.max(1, options.burst);
+    this.#fair = options.fair ?? true;
     this.#tokens = this.#burst;
     this.#last = this.#clock.now();
   }
 
   tryAcquire(): boolean {
     this.#refill();
-    if (this.#waiters.length > 0 || this.#clock.now() < this.#pausedUntil || this.#tokens < 1)
+    if (this.#waiting > 0 || this.#clock.now() < this.#pausedUntil || this.#tokens < 1)
       return false;
     this.#tokens -= 1;
     return true;
   }
 
-  async acquire(): Promise<void> {
+  /** Waits for a token as part of `flow` (default: the caller's `currentFlow()`). */
+  async acquire(flow: string | undefined = currentFlow()): Promise<void> {
     if (this.#closed) throw new LimiterClosedError();
     if (this.tryAcquire()) return;
+    const key: FlowKey = this.#fair ? (flow ?? NO_FLOW) : NO_FLOW;
     await new Promise<void>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
+      let queue = this.#flows.get(key);
+      if (!queue) {
+        queue = [];
+        this.#flows.set(key, queue);
+        this.#ring.push(key);
+      }
+      queue.push({ resolve, reject });
+      this.#waiting++;
       this.#schedule();
     });
   }
@@ -59,7 +87,11 @@ export class TokenBucket {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = undefined;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(new LimiterClosedError());
+    const queues = [...this.#flows.values()];
+    this.#flows.clear();
+    this.#ring = [];
+    this.#waiting = 0;
+    for (const waiter of queues.flat()) waiter.reject(new LimiterClosedError());
   }
 
   pause(ms: number): void {
@@ -68,7 +100,18 @@ export class TokenBucket {
   }
 
   waiting(): number {
-    return this.#waiters.length;
+    return this.#waiting;
+  }
+
+  /** The next waiter in round-robin order across flows, FIFO within its flow. */
+  #next(): Waiter {
+    const key = this.#ring.shift()!;
+    const queue = this.#flows.get(key)!;
+    const waiter = queue.shift()!;
+    if (queue.length > 0) this.#ring.push(key);
+    else this.#flows.delete(key);
+    this.#waiting--;
+    return waiter;
   }
 
   #refill(): void {
@@ -81,7 +124,7 @@ export class TokenBucket {
     if (this.#timer && !reset) return;
     this.#timer?.cancel();
     this.#timer = undefined;
-    if (this.#waiters.length === 0) return;
+    if (this.#waiting === 0) return;
     this.#refill();
     const now = this.#clock.now();
     const untilToken = this.#tokens >= 1 ? 0 : ((1 - this.#tokens) / this.#qps) * 1000;
@@ -94,13 +137,9 @@ export class TokenBucket {
 
   #release(): void {
     this.#refill();
-    while (
-      this.#waiters.length > 0 &&
-      this.#clock.now() >= this.#pausedUntil &&
-      this.#tokens >= 1
-    ) {
+    while (this.#waiting > 0 && this.#clock.now() >= this.#pausedUntil && this.#tokens >= 1) {
       this.#tokens -= 1;
-      this.#waiters.shift()!.resolve();
+      this.#next().resolve();
     }
     this.#schedule();
   }

@@ -193,7 +193,7 @@ export class ApiDispatcher {
     if (!action) throw missingParam('Action');
     const spec = this.resolve(action, version);
     state.spec = spec;
-    const fault = deps.faults.evaluate(spec.service, spec.action);
+    const fault = deps.faults.evaluate(spec.service, spec.action, params);
     if (fault.latencyMs > 0) {
       state.faulted = true;
       await sleep(fault.latencyMs);

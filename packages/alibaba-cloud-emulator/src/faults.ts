@@ -12,6 +12,11 @@ export interface FaultSpec {
   /** Action name or glob (`Create*`); default every action. */
   action?: string;
   service?: Service;
+  /**
+   * Request parameters that must all match (value glob, case-sensitive), e.g.
+   * `{ RoleName: '*team-a*' }` to fail only one tenant's roles; default any request.
+   */
+  params?: Record<string, string>;
   /** Error code to answer with; absent, the rule only adds latency. */
   code?: string;
   /** HTTP status; default 400 for Throttling*, 503 for ServiceUnavailable, else 500. */
@@ -58,6 +63,12 @@ function errorFor(rule: FaultRule): ApiError {
   return new ApiError(code, status, message, {}, headers);
 }
 
+function paramsMatch(rule: FaultRule, params: Record<string, string>): boolean {
+  return Object.entries(rule.params ?? {}).every(
+    ([name, pattern]) => params[name] !== undefined && wildcardMatch(pattern, params[name]),
+  );
+}
+
 export class FaultInjector {
   private rules: FaultRule[] = [];
   private nextId = 1;
@@ -95,13 +106,18 @@ export class FaultInjector {
   }
 
   /** What happens to one request: total added latency and at most one error. */
-  evaluate(service: Service | undefined, action: string): FaultOutcome {
+  evaluate(
+    service: Service | undefined,
+    action: string,
+    params: Record<string, string> = {},
+  ): FaultOutcome {
     let latencyMs = 0;
     let error: ApiError | undefined;
     for (const rule of this.rules) {
       const matches =
         (rule.service === undefined || rule.service === service) &&
-        wildcardMatch(rule.action ?? '*', action, true);
+        wildcardMatch(rule.action ?? '*', action, true) &&
+        paramsMatch(rule, params);
       if (!matches || (rule.code !== undefined && error)) continue;
       if (this.random() >= (rule.rate ?? 1)) continue;
       rule.fired++;

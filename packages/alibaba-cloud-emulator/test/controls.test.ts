@@ -29,6 +29,20 @@ async function admin(
 }
 
 describe('fault injection', () => {
+  it('fails only the requests whose parameters match', async () => {
+    await createRole('team-a-r');
+    await createRole('team-b-r');
+    const rule = emulator.controls.faults.add({
+      action: 'GetRole',
+      params: { RoleName: '*team-a*' },
+      code: 'InternalError',
+    });
+    expect(await sdkError(getRole('team-a-r'))).toMatchObject({ code: 'InternalError' });
+    expect((await getRole('team-b-r')).body?.role?.roleName).toBe('team-b-r');
+    emulator.controls.faults.remove(rule.id);
+    expect((await getRole('team-a-r')).body?.role?.roleName).toBe('team-a-r');
+  });
+
   it('fails an action with a given code and status, a bounded number of times', async () => {
     await createRole('r');
     emulator.controls.faults.add({ action: 'GetRole', code: 'InternalError', times: 2 });

@@ -165,3 +165,15 @@ describe('runWorkers backoff on progress', () => {
     expect(delays.slice(0, 5)).toEqual([10, 20, 40, 10, 20]);
   });
 });
+
+describe('WorkQueue fairness', () => {
+  it('hands out ready keys round-robin across namespaces, FIFO within one', async () => {
+    const queue = new WorkQueue({ clock: new FakeClock() });
+    for (let i = 0; i < 20; i++) queue.add(`noisy/b${i}`);
+    queue.add('quiet/fresh');
+    expect(queue.len()).toBe(21);
+    const order = [await queue.get(), await queue.get(), await queue.get()];
+    expect(order).toEqual(['noisy/b0', 'quiet/fresh', 'noisy/b1']);
+    expect(queue.len()).toBe(18);
+  });
+});

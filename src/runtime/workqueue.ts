@@ -11,11 +11,20 @@ export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 50, maxMs: 5 * 60_000 }
  * A work queue with client-go's guarantees: a key is never processed by two workers at once; a
  * key added while it is processed is queued again once (after `done`); adding a queued key is a
  * no-op (dedupe). `addRateLimited` waits an exponential per-key backoff; `forget` resets it.
+ *
+ * Fair between flows (a binding key's namespace): ready keys wait in one FIFO per flow and
+ * workers take them round-robin across flows, so one tenant's many failing bindings cannot keep
+ * another tenant's binding waiting behind them for a worker (the RAM limiter is fair the same
+ * way, see rate-limiter.ts).
  */
 export class WorkQueue {
   readonly #clock: Clock;
   readonly #backoff: BackoffOptions;
-  readonly #queue: string[] = [];
+  /** Ready keys: one FIFO per flow, and the flows that have keys, in serving order. */
+  readonly #flows = new Map<string, string[]>();
+  readonly #rotation: string[] = [];
+  #size = 0;
+  readonly #flowOf: (key: string) => string;
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #failures = new Map<string, number>();
@@ -25,9 +34,36 @@ export class WorkQueue {
   #drained: (() => void) | undefined;
   onAdd: ((key: string) => void) | undefined;
 
-  constructor(options: { clock?: Clock; backoff?: BackoffOptions } = {}) {
+  constructor(
+    options: { clock?: Clock; backoff?: BackoffOptions; flowOf?: (key: string) => string } = {},
+  ) {
     this.#clock = options.clock ?? systemClock;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#flowOf = options.flowOf ?? namespaceOf;
+  }
+
+  #push(key: string): void {
+    const flow = this.#flowOf(key);
+    let keys = this.#flows.get(flow);
+    if (!keys) {
+      keys = [];
+      this.#flows.set(flow, keys);
+      this.#rotation.push(flow);
+    }
+    keys.push(key);
+    this.#size++;
+  }
+
+  /** The next key round-robin across flows, FIFO within one. */
+  #shift(): string | undefined {
+    const flow = this.#rotation.shift();
+    if (flow === undefined) return undefined;
+    const keys = this.#flows.get(flow)!;
+    const key = keys.shift()!;
+    this.#size--;
+    if (keys.length > 0) this.#rotation.push(flow);
+    else this.#flows.delete(flow);
+    return key;
   }
 
   add(key: string): void {
@@ -41,7 +77,7 @@ export class WorkQueue {
       this.#processing.add(key);
       waiter(key);
     } else {
-      this.#queue.push(key);
+      this.#push(key);
     }
   }
 
@@ -82,7 +118,7 @@ export class WorkQueue {
 
   /** The next key, or undefined once the queue is shut down. */
   async get(): Promise<string | undefined> {
-    const key = this.#queue.shift();
+    const key = this.#shift();
     if (key !== undefined) {
       this.#dirty.delete(key);
       this.#processing.add(key);
@@ -102,7 +138,7 @@ export class WorkQueue {
   }
 
   len(): number {
-    return this.#queue.length;
+    return this.#size;
   }
 
   /** Stops handing out keys; resolves once in-flight keys are done. Queued keys are dropped. */
@@ -111,7 +147,9 @@ export class WorkQueue {
     for (const pending of this.#delayed.values()) pending.cancel();
     this.#delayed.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
-    this.#queue.length = 0;
+    this.#flows.clear();
+    this.#rotation.length = 0;
+    this.#size = 0;
     if (this.#processing.size === 0) return;
     await new Promise<void>((resolve) => (this.#drained = resolve));
   }
@@ -119,4 +157,10 @@ export class WorkQueue {
   isShuttingDown(): boolean {
     return this.#shuttingDown;
   }
+}
+
+/** A binding key's flow: its namespace (`namespace/name`); a key without a slash is its own. */
+export function namespaceOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? key : key.slice(0, slash);
 }

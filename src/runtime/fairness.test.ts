@@ -33,6 +33,19 @@ describe('TokenBucket fair queuing', () => {
     expect(granted).toEqual(['a0', 'b0']);
   });
 
+  it('serves a flow that makes one call at a time on the next grant, every time (new-flow priority)', async () => {
+    const { granted, request, grant } = drained();
+    for (let i = 0; i < 20; i++) void request('team-a', `a${i}`);
+    await grant(1); // a0
+    for (let i = 0; i < 3; i++) {
+      void request('team-b', `b${i}`); // the next call of a sequential reconcile
+      await grant(1);
+      expect(granted.at(-1)).toBe(`b${i}`);
+      await grant(1); // the busy flow still gets every grant nobody new claims
+      expect(granted.at(-1)).toMatch(/^a/);
+    }
+  });
+
   it('without fairness the same waiter comes after all 20 (the behaviour this replaces)', async () => {
     const { granted, request, grant } = drained({ fair: false });
     for (let i = 0; i < 20; i++) void request('team-a', `a${i}`);

@@ -39,6 +39,13 @@ export class TokenBucket {
   readonly #flows = new Map<FlowKey, Waiter[]>();
   /** Flows with waiters in round-robin order: the head is served next, then goes to the back. */
   #ring: FlowKey[] = [];
+  /**
+   * Flows that just became active (had no waiter), served before the ring, one grant each, as
+   * fq_codel's new-flow list does: a tenant making one call at a time (a healthy binding) never
+   * waits behind a busy tenant's backlog, and a busy flow still gets every grant no new flow
+   * claims, so nobody starves.
+   */
+  #fresh: FlowKey[] = [];
   #waiting = 0;
   #timer: { cancel(): void } | undefined;
   #closed = false;
@@ -70,7 +77,7 @@ export class TokenBucket {
       if (!queue) {
         queue = [];
         this.#flows.set(key, queue);
-        this.#ring.push(key);
+        this.#fresh.push(key);
       }
       queue.push({ resolve, reject });
       this.#waiting++;
@@ -90,6 +97,7 @@ export class TokenBucket {
     const queues = [...this.#flows.values()];
     this.#flows.clear();
     this.#ring = [];
+    this.#fresh = [];
     this.#waiting = 0;
     for (const waiter of queues.flat()) waiter.reject(new LimiterClosedError());
   }
@@ -103,9 +111,9 @@ export class TokenBucket {
     return this.#waiting;
   }
 
-  /** The next waiter in round-robin order across flows, FIFO within its flow. */
+  /** The next waiter: a newly active flow first, else round-robin; FIFO within a flow. */
   #next(): Waiter {
-    const key = this.#ring.shift()!;
+    const key = this.#fresh.shift() ?? this.#ring.shift()!;
     const queue = this.#flows.get(key)!;
     const waiter = queue.shift()!;
     if (queue.length > 0) this.#ring.push(key);

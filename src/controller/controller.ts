@@ -71,7 +71,10 @@ export class BindingController {
   constructor(options: BindingControllerOptions) {
     this.#o = options;
     const { kube, logger, metrics } = options;
-    this.#queue = new WorkQueue(options.backoff ? { backoff: options.backoff } : {});
+    this.#queue = new WorkQueue({
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      maxPerFlow: maxWorkersPerNamespace(options.concurrency),
+    });
     this.#queue.onAdd = () => {
       metrics?.queueAdds.inc();
       metrics?.queueDepth.set(this.#queue.len());
@@ -190,6 +193,17 @@ export class BindingController {
     await this.#bindings.stop();
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.stop();
   }
+}
+
+/**
+ * One namespace may hold all workers but one in eight (at least one, from 4 workers up): a
+ * tenant whose bindings keep failing cannot occupy every worker, so another tenant's binding gets
+ * one at once. A lone busy namespace loses at most that share of throughput; below 4 workers
+ * there is nothing to spare.
+ */
+export function maxWorkersPerNamespace(concurrency: number): number {
+  if (concurrency < 4) return Math.max(1, concurrency);
+  return concurrency - Math.max(1, Math.floor(concurrency / 8));
 }
 
 function errorReason(error: unknown): string {

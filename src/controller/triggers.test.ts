@@ -1,4 +1,5 @@
 import { bindingFixture } from '../../test/support/fakes.ts';
+import { maxWorkersPerNamespace } from './controller.ts';
 import { bindingFingerprint } from './triggers.ts';
 
 describe('bindingFingerprint', () => {
@@ -20,5 +21,17 @@ describe('bindingFingerprint', () => {
     expect(bindingFingerprint({ ...base, metadata: { ...base.metadata, ...metadata } })).not.toBe(
       bindingFingerprint(base),
     );
+  });
+});
+
+describe('maxWorkersPerNamespace', () => {
+  it.each([
+    [1, 1],
+    [2, 2],
+    [4, 3],
+    [16, 14],
+    [64, 56],
+  ])('with %i workers, one namespace holds at most %i', (workers, max) => {
+    expect(maxWorkersPerNamespace(workers)).toBe(max);
   });
 });

@@ -177,3 +177,34 @@ describe('WorkQueue fairness', () => {
     expect(queue.len()).toBe(18);
   });
 });
+
+describe('WorkQueue per-flow limit', () => {
+  it('keeps a worker free for another namespace while one holds its limit', async () => {
+    const queue = new WorkQueue({ clock: new FakeClock(), maxPerFlow: 2 });
+    for (let i = 0; i < 5; i++) queue.add(`noisy/b${i}`);
+    expect(await queue.get()).toBe('noisy/b0');
+    expect(await queue.get()).toBe('noisy/b1');
+    let third: string | undefined;
+    const waiting = queue.get().then((k) => (third = k));
+    await flush();
+    expect(third).toBeUndefined(); // noisy is at its limit: the worker waits
+    queue.add('quiet/fresh');
+    await waiting;
+    expect(third).toBe('quiet/fresh');
+    const fourth = queue.get();
+    queue.done('noisy/b0'); // below the limit again: its next key goes out
+    expect(await fourth).toBe('noisy/b2');
+    expect(queue.len()).toBe(2);
+  });
+
+  it('re-queues a key changed while processing without breaking the limit', async () => {
+    const queue = new WorkQueue({ clock: new FakeClock(), maxPerFlow: 1 });
+    queue.add('a/1');
+    expect(await queue.get()).toBe('a/1');
+    queue.add('a/1'); // dirty while processing
+    queue.add('a/2');
+    queue.done('a/1');
+    expect(queue.len()).toBe(2);
+    expect(await queue.get()).toBe('a/2');
+  });
+});

@@ -25,6 +25,9 @@ export class WorkQueue {
   readonly #rotation: string[] = [];
   #size = 0;
   readonly #flowOf: (key: string) => string;
+  /** Keys being processed per flow, and the most one flow may have. */
+  readonly #inFlight = new Map<string, number>();
+  readonly #maxPerFlow: number;
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #failures = new Map<string, number>();
@@ -35,11 +38,51 @@ export class WorkQueue {
   onAdd: ((key: string) => void) | undefined;
 
   constructor(
-    options: { clock?: Clock; backoff?: BackoffOptions; flowOf?: (key: string) => string } = {},
+    options: {
+      clock?: Clock;
+      backoff?: BackoffOptions;
+      flowOf?: (key: string) => string;
+      /**
+       * The most workers one flow may hold: set below the worker count, it keeps a worker free
+       * for a namespace that becomes active while another's reconciles hold the rest (they are
+       * never preempted).
+       */
+      maxPerFlow?: number;
+    } = {},
   ) {
     this.#clock = options.clock ?? systemClock;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#flowOf = options.flowOf ?? namespaceOf;
+    this.#maxPerFlow = Math.max(1, options.maxPerFlow ?? Number.POSITIVE_INFINITY);
+  }
+
+  #eligible(flow: string): boolean {
+    return (this.#inFlight.get(flow) ?? 0) < this.#maxPerFlow;
+  }
+
+  #start(key: string): void {
+    this.#dirty.delete(key);
+    this.#processing.add(key);
+    const flow = this.#flowOf(key);
+    this.#inFlight.set(flow, (this.#inFlight.get(flow) ?? 0) + 1);
+  }
+
+  #finish(key: string): void {
+    if (!this.#processing.delete(key)) return;
+    const flow = this.#flowOf(key);
+    const count = (this.#inFlight.get(flow) ?? 1) - 1;
+    if (count > 0) this.#inFlight.set(flow, count);
+    else this.#inFlight.delete(flow);
+  }
+
+  /** Hands queued keys to waiting workers while any flow is below its limit. */
+  #dispatch(): void {
+    while (this.#waiters.length > 0) {
+      const key = this.#shift();
+      if (key === undefined) return;
+      this.#start(key);
+      this.#waiters.shift()!(key);
+    }
   }
 
   #push(key: string): void {
@@ -54,10 +97,11 @@ export class WorkQueue {
     this.#size++;
   }
 
-  /** The next key round-robin across flows, FIFO within one. */
+  /** The next key round-robin across flows below their limit, FIFO within one. */
   #shift(): string | undefined {
-    const flow = this.#rotation.shift();
-    if (flow === undefined) return undefined;
+    const index = this.#rotation.findIndex((f) => this.#eligible(f));
+    if (index < 0) return undefined;
+    const flow = this.#rotation.splice(index, 1)[0]!;
     const keys = this.#flows.get(flow)!;
     const key = keys.shift()!;
     this.#size--;
@@ -71,14 +115,8 @@ export class WorkQueue {
     this.#dirty.add(key);
     this.onAdd?.(key);
     if (this.#processing.has(key)) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#dirty.delete(key);
-      this.#processing.add(key);
-      waiter(key);
-    } else {
-      this.#push(key);
-    }
+    this.#push(key);
+    this.#dispatch();
   }
 
   /** Adds the key after `ms`; an earlier pending delay for the same key wins. */
@@ -120,8 +158,7 @@ export class WorkQueue {
   async get(): Promise<string | undefined> {
     const key = this.#shift();
     if (key !== undefined) {
-      this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#start(key);
       return key;
     }
     if (this.#shuttingDown) return undefined;
@@ -129,11 +166,12 @@ export class WorkQueue {
   }
 
   done(key: string): void {
-    this.#processing.delete(key);
+    this.#finish(key);
     if (this.#dirty.has(key)) {
       this.#dirty.delete(key);
       this.add(key);
     }
+    this.#dispatch(); // a flow that was at its limit may have keys waiting
     if (this.#shuttingDown && this.#processing.size === 0) this.#drained?.();
   }
 

@@ -1,7 +1,6 @@
 import * as $Ram from '@alicloud/ram20150501';
 import type { PodIdentityBinding } from '../../src/api/types.ts';
 import { createSdkClients, type RamClient } from '../../src/cloud/sdk-clients.ts';
-import { kubectl } from '../../devenv/kubectl.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
 import { eventually, startOperatorEnv, type OperatorEnv } from '../support/operator-env.ts';
 import { Tenants } from '../support/tenant.ts';
@@ -40,14 +39,7 @@ const tenants = new Tenants(cp.kubeconfigPath);
 
 /** Applied by the namespace's tenant (edit rights there only), as a hostile tenant would. */
 async function apply(ns: string, name: string, spec: object): Promise<void> {
-  await kubectl(cp.kubeconfigPath, ['apply', '-f', '-', await tenants.as(ns)], {
-    input: JSON.stringify({
-      apiVersion: 'rrsa.dev/v1alpha1',
-      kind: 'PodIdentityBinding',
-      metadata: { name, namespace: ns, labels: env.labels },
-      spec,
-    }),
-  });
+  await tenants.applyBinding(ns, name, spec, env.labels);
 }
 
 async function readyCondition(ns: string, name: string, reason: string) {

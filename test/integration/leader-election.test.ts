@@ -1,7 +1,7 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { LeaderElector } from '../../src/kube/leader-election.ts';
 import { createNamespace, testControlPlane } from '../support/cluster.ts';
+import { loopbackProxy } from '../support/tcp-proxy.ts';
 
 const cp = testControlPlane();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +73,7 @@ describe('leader election on a real Lease', () => {
     const namespace = await createNamespace(cp, 'lease-hang');
     const direct = loadKubeConfig(cp.kubeconfigPath);
     const upstream = new URL(direct.getCurrentCluster()!.server);
-    const proxy = await freezableProxy(upstream.hostname, Number(upstream.port));
+    const proxy = await loopbackProxy(upstream.hostname, Number(upstream.port));
     const viaProxy = loadKubeConfig(cp.kubeconfigPath);
     viaProxy.clusters = viaProxy.clusters.map((c) => ({
       ...c,
@@ -119,36 +119,3 @@ describe('leader election on a real Lease', () => {
     }
   });
 });
-
-/** A TCP proxy that can stop forwarding (connections stay open, nothing more gets through). */
-async function freezableProxy(
-  host: string,
-  port: number,
-): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
-  let frozen = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    if (frozen) return; // accepted, never answered
-    const target = connect(port, host);
-    sockets.add(target);
-    client.on('data', (d) => (frozen ? undefined : target.write(d)));
-    target.on('data', (d) => (frozen ? undefined : client.write(d)));
-    const end = () => {
-      client.destroy();
-      target.destroy();
-    };
-    client.on('error', end).on('close', end);
-    target.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : 0,
-    freeze: () => (frozen = true),
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}

@@ -16,14 +16,7 @@ const tenants = new Tenants(cp.kubeconfigPath);
 
 /** Applies a binding as the namespace's tenant (impersonated: the tenant's own authorization). */
 async function apply(ns: string, name: string, spec: object): Promise<void> {
-  await kubectl(cp.kubeconfigPath, ['apply', '-f', '-', await tenants.as(ns)], {
-    input: JSON.stringify({
-      apiVersion: 'rrsa.dev/v1alpha1',
-      kind: 'PodIdentityBinding',
-      metadata: { name, namespace: ns, labels: env.labels },
-      spec,
-    }),
-  });
+  await tenants.applyBinding(ns, name, spec, env.labels);
 }
 
 async function readyCondition(ns: string, name: string, reason?: string) {

@@ -25,6 +25,23 @@ export class Tenants {
     return `--as=${await user}`;
   }
 
+  /** Applies a PodIdentityBinding as the tenant of `ns`. */
+  async applyBinding(
+    ns: string,
+    name: string,
+    spec: object,
+    labels: Record<string, string>,
+  ): Promise<void> {
+    await kubectl(this.#kubeconfigPath, ['apply', '-f', '-', await this.as(ns)], {
+      input: JSON.stringify({
+        apiVersion: 'rrsa.dev/v1alpha1',
+        kind: 'PodIdentityBinding',
+        metadata: { name, namespace: ns, labels },
+        spec,
+      }),
+    });
+  }
+
   async #setUp(ns: string): Promise<string> {
     const kc = this.#kubeconfigPath;
     this.#roles ??= kubectl(kc, ['apply', '-f', 'config/rbac/aggregate-roles.yaml']);

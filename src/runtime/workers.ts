@@ -68,8 +68,15 @@ export async function runWorkers(
           queue.addAfter(key, jitter(outcome.requeueAfterMs));
         hooks.onResult?.(key, 'success', performance.now() - started);
       } catch (error) {
-        if (madeProgress(error)) queue.forget(key);
-        queue.addRateLimited(key, retryAfterOf(error) ?? 0);
+        // A cloud retry-after (throttling) is the account's state, not this binding's fault: the
+        // shared limiter is already paused for it, so the key retries when it ends without
+        // growing its own backoff. Other failures back off per key, unless the pass progressed.
+        const retryAfter = retryAfterOf(error);
+        if (retryAfter !== undefined) queue.addAfter(key, retryAfter);
+        else {
+          if (madeProgress(error)) queue.forget(key);
+          queue.addRateLimited(key);
+        }
         hooks.onResult?.(key, 'error', performance.now() - started, error);
       } finally {
         queue.done(key);

@@ -3,7 +3,11 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createCertificateAuthority, issueCertificate } from '../src/webhook/certs/pki.ts';
+import {
+  createCertificateAuthority,
+  issueCertificate,
+  type CertifiedKey,
+} from '../src/webhook/certs/pki.ts';
 import { createSigningKeyPair } from './signing-key.ts';
 import { findFreePort } from './ports.ts';
 import { startProcess, startOrphanReaper, type ManagedProcess } from './process.ts';
@@ -20,6 +24,13 @@ export interface ControlPlaneOptions {
   /** Parent directory for the temporary state directory. Default: the OS temp dir. */
   tmpRoot?: string;
   startTimeoutMs?: number;
+  /**
+   * Serve a real node (devenv/node.ts): listen on the node's bridge address instead of loopback,
+   * so pods reach the apiserver; authorize kubelets (Node authorizer + NodeRestriction); reach
+   * webhook Services through their endpoints (no kube-proxy); run kube-scheduler and the
+   * controllers pods need.
+   */
+  node?: { address: string };
 }
 
 /** Everything a client (a test worker, kubectl, the operator) needs to reach the control plane. */
@@ -36,6 +47,8 @@ export interface ControlPlaneInfo {
 }
 
 export interface ControlPlane extends ControlPlaneInfo {
+  /** The cluster CA (key included): a local node issues its kubelet certificates with it. */
+  ca: CertifiedKey;
   info(): ControlPlaneInfo;
   /** Stops and starts kube-apiserver on the same port, etcd data intact. */
   restartApiServer(): Promise<void>;
@@ -66,11 +79,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const reaper = startOrphanReaper(process.pid, () => processes.map((p) => p.pid), dir);
   const timeout = options.startTimeoutMs ?? 90_000;
   try {
-    const files = writeCredentials(dir);
+    const host = options.node?.address ?? '127.0.0.1';
+    const files = writeCredentials(dir, host);
     const etcdPort = await findFreePort();
     const etcdPeerPort = await findFreePort();
     const apiPort = await findFreePort();
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${host}:${apiPort}`;
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(
       kubeconfigPath,
@@ -86,13 +100,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     processes.push(etcd);
     reaper.update();
 
-    const apiArgs = apiServerArgs(
-      dir,
-      apiPort,
-      etcdPort,
-      files,
-      Boolean(options.controllerManager),
-    );
+    const apiArgs = apiServerArgs(dir, apiPort, etcdPort, files, {
+      withControllerManager: Boolean(options.controllerManager || options.node),
+      host,
+      node: Boolean(options.node),
+    });
     const startApi = (): ManagedProcess => {
       const p = startProcess(
         'kube-apiserver',
@@ -122,13 +134,32 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await waitReady();
     await allowAnonymousIssuerDiscovery(server, files.caPem, files.token);
 
-    if (options.controllerManager) {
+    if (options.controllerManager || options.node) {
       processes.push(
         startProcess(
           'kube-controller-manager',
           join(binDir, 'kube-controller-manager'),
-          controllerManagerArgs(kubeconfigPath, files),
+          controllerManagerArgs(kubeconfigPath, files, Boolean(options.node)),
           join(dir, 'kube-controller-manager.log'),
+        ),
+      );
+      reaper.update();
+    }
+    if (options.node) {
+      processes.push(
+        startProcess(
+          'kube-scheduler',
+          join(binDir, 'kube-scheduler'),
+          [
+            `--kubeconfig=${kubeconfigPath}`,
+            `--authentication-kubeconfig=${kubeconfigPath}`,
+            `--authorization-kubeconfig=${kubeconfigPath}`,
+            '--bind-address=127.0.0.1',
+            '--secure-port=0',
+            '--leader-elect=false',
+            '--v=1',
+          ],
+          join(dir, 'kube-scheduler.log'),
         ),
       );
       reaper.update();
@@ -146,6 +177,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     };
     return {
       ...info,
+      ca: files.ca,
       info: () => ({ ...info }),
       async restartApiServer(): Promise<void> {
         await apiserver.stop();
@@ -196,16 +228,26 @@ interface CredentialFiles {
   saPrivateFile: string;
   tokenFile: string;
   token: string;
+  ca: CertifiedKey;
+  kubeletClientCertFile: string;
+  kubeletClientKeyFile: string;
 }
 
-function writeCredentials(dir: string): CredentialFiles {
+function writeCredentials(dir: string, host: string): CredentialFiles {
   const pki = join(dir, 'pki');
   mkdirSync(pki);
   const ca = createCertificateAuthority('rrsa-local-ca');
   const serving = issueCertificate(ca, {
     commonName: 'kube-apiserver',
-    ipAddresses: ['127.0.0.1'],
+    // 10.0.0.1: the `kubernetes` Service's ClusterIP (first of --service-cluster-ip-range).
+    ipAddresses: [...new Set(['127.0.0.1', host, '10.0.0.1'])],
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+  });
+  // The apiserver's identity towards kubelets (logs, exec): system:masters, as kubeadm's
+  // apiserver-kubelet-client certificate was before it got its own binding.
+  const kubeletClient = issueCertificate(ca, {
+    commonName: 'kube-apiserver-kubelet-client',
+    organizations: ['system:masters'],
   });
   const signing = createSigningKeyPair();
   const token = randomBytes(24).toString('hex');
@@ -218,7 +260,12 @@ function writeCredentials(dir: string): CredentialFiles {
     saPrivateFile: join(pki, 'sa.key'),
     tokenFile: join(pki, 'tokens.csv'),
     token,
+    ca,
+    kubeletClientCertFile: join(pki, 'kubelet-client.crt'),
+    kubeletClientKeyFile: join(pki, 'kubelet-client.key'),
   };
+  writeFileSync(files.kubeletClientCertFile, kubeletClient.certPem);
+  writeFileSync(files.kubeletClientKeyFile, kubeletClient.keyPem, { mode: 0o600 });
   writeFileSync(files.caFile, ca.certPem);
   writeFileSync(files.certFile, serving.certPem);
   writeFileSync(files.keyFile, serving.keyPem, { mode: 0o600 });
@@ -252,8 +299,9 @@ function apiServerArgs(
   port: number,
   etcdPort: number,
   files: CredentialFiles,
-  withControllerManager: boolean,
+  mode: { withControllerManager: boolean; host: string; node: boolean },
 ): string[] {
+  const { withControllerManager, host, node } = mode;
   return [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
     `--cert-dir=${join(dir, 'pki')}`,
@@ -261,13 +309,24 @@ function apiServerArgs(
     `--tls-private-key-file=${files.keyFile}`,
     `--client-ca-file=${files.caFile}`,
     `--secure-port=${port}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${host}`,
+    `--advertise-address=${host}`,
     '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true',
-    '--authorization-mode=RBAC',
+    node ? '--authorization-mode=Node,RBAC' : '--authorization-mode=RBAC',
+    ...(node
+      ? [
+          '--enable-admission-plugins=NodeRestriction',
+          // Webhook Services are reached at their endpoints' pod IPs: no kube-proxy needed.
+          '--enable-aggregator-routing=true',
+          `--kubelet-client-certificate=${files.kubeletClientCertFile}`,
+          `--kubelet-client-key=${files.kubeletClientKeyFile}`,
+          `--kubelet-certificate-authority=${files.caFile}`,
+          '--kubelet-preferred-address-types=InternalIP',
+        ]
+      : []),
     `--token-auth-file=${files.tokenFile}`,
-    `--service-account-issuer=https://127.0.0.1:${port}`,
+    `--service-account-issuer=https://${host}:${port}`,
     `--service-account-key-file=${files.saPublicFile}`,
     `--service-account-signing-key-file=${files.saPrivateFile}`,
     // Without kube-controller-manager nobody creates `default` ServiceAccounts, so the
@@ -280,7 +339,11 @@ function apiServerArgs(
   ];
 }
 
-function controllerManagerArgs(kubeconfigPath: string, files: CredentialFiles): string[] {
+function controllerManagerArgs(
+  kubeconfigPath: string,
+  files: CredentialFiles,
+  node: boolean,
+): string[] {
   return [
     `--kubeconfig=${kubeconfigPath}`,
     `--authentication-kubeconfig=${kubeconfigPath}`,
@@ -291,8 +354,11 @@ function controllerManagerArgs(kubeconfigPath: string, files: CredentialFiles): 
     '--use-service-account-credentials=false',
     `--root-ca-file=${files.caFile}`,
     `--service-account-private-key-file=${files.saPrivateFile}`,
-    // Only the controllers a cluster without nodes needs; each one costs CPU on 2 cores.
-    '--controllers=serviceaccount,namespace,garbagecollector,deployment,replicaset,statefulset,job,cronjob,daemonset,endpointslice,clusterrole-aggregation',
+    // Only the controllers a cluster without nodes needs; each one costs CPU on 2 cores. With a
+    // node: PodDisruptionBudgets, Endpoints (what aggregator routing reads), pod GC, kube-root-ca.crt (every pod's
+    // API volume mounts it) and node
+    // lifecycle (it lifts the not-ready taint a kubelet registers with).
+    `--controllers=serviceaccount,namespace,garbagecollector,deployment,replicaset,statefulset,job,cronjob,daemonset,endpointslice,clusterrole-aggregation${node ? ',endpoint,disruption,podgc,nodelifecycle,root-ca-cert-publisher' : ''}`,
     '--concurrent-gc-syncs=5',
     '--v=1',
   ];

@@ -55,7 +55,7 @@ export async function httpsRequest(
 
 export async function waitFor<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs: number,
   intervalMs = 200,
 ): Promise<T> {

@@ -9,6 +9,8 @@ export interface CertifiedKey {
 
 export interface IssueOptions {
   commonName: string;
+  /** Subject O= values; Kubernetes reads them as the client's groups (e.g. system:nodes). */
+  organizations?: string[];
   ipAddresses?: string[];
   dnsNames?: string[];
   validDays?: number;
@@ -75,6 +77,12 @@ export function issueCertificate(ca: CertifiedKey, options: IssueOptions): Certi
     options.now ?? new Date(),
   );
   cert.setIssuer(caCert.subject.attributes);
+  if (options.organizations?.length) {
+    cert.setSubject([
+      ...options.organizations.map((value) => ({ name: 'organizationName', value })),
+      { name: 'commonName', value: options.commonName },
+    ]);
+  }
   const altNames = [
     ...(options.dnsNames ?? []).map((value) => ({ type: 2, value })),
     ...(options.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),

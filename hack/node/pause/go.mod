@@ -1,0 +1,3 @@
+module rrsa-operator/hack/node/pause
+
+go 1.25.0

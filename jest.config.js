@@ -44,5 +44,14 @@ export default {
       setupFilesAfterEnv: ['<rootDir>/test/support/integration-setup.ts'],
       slowTestThreshold: 30,
     },
+    {
+      ...shared,
+      // A real node (kubelet + containerd, root): its own project, since it owns the bridge
+      // 10.213.0.1/24 and port 443 there, and starts its own control plane.
+      displayName: 'node',
+      testMatch: ['<rootDir>/test/node/**/*.test.ts'],
+      testTimeout: 120_000,
+      slowTestThreshold: 300,
+    },
   ],
 };

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { issueCertificate } from '../src/webhook/certs/pki.ts';
 import type { ControlPlane } from './controlplane.ts';
 import { kubeconfigCertYaml } from './kubeconfig.ts';
@@ -86,12 +86,20 @@ export async function startLocalNode(
   options: { binDir: string; images: string[]; timeoutMs?: number },
 ): Promise<LocalNode> {
   checkNodePrerequisites();
+  killLeftoversOfDeadNodes();
+  releaseNodeResources(join(cp.dir, 'node'));
   ensureNodeNetwork();
   const dir = join(cp.dir, 'node');
   const processes: ManagedProcess[] = [];
+  const socket = join(dir, 'containerd.sock');
   const stop = async (): Promise<void> => {
-    for (const p of [...processes].reverse()) await p.stop(20_000);
-    removePodNetworkState(dir);
+    // kubelet first (it would restart what we kill), then every container while containerd
+    // still answers, then containerd; then what outlives it: mounts and pod network namespaces.
+    const [containerd, ...rest] = processes;
+    for (const p of rest.reverse()) await p.stop(20_000);
+    if (containerd?.isRunning()) killAllContainers(socket);
+    await containerd?.stop(20_000);
+    releaseNodeResources(dir);
   };
   try {
     const paths = writeNodeFiles(cp, dir, await findFreePort());
@@ -304,6 +312,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       // No cluster DNS on this node; pods resolve the cloud names through hostAliases.
       clusterDomain: 'cluster.local',
       resolvConf: '',
+      podLogsDir: join(dir, 'pod-logs'),
       serializeImagePulls: false,
       registerWithTaints: [],
       syncFrequency: '10s',
@@ -314,11 +323,125 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   return files;
 }
 
-/** host-local keeps IP reservations in files; a fresh node starts from an empty pool anyway. */
-function removePodNetworkState(dir: string): void {
+function killAllContainers(socket: string): void {
+  const ctr = (args: string[]): string =>
+    execFileSync('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30_000,
+    });
+  let tasks: string[];
   try {
-    execFileSync('rm', ['-rf', join(dir, 'cni', 'ipam')]);
+    tasks = ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean);
   } catch {
-    // best effort
+    return;
+  }
+  for (const id of tasks) {
+    try {
+      ctr(['tasks', 'kill', '--all', '--signal', 'SIGKILL', id]);
+    } catch {
+      // already gone
+    }
+  }
+  for (const id of tasks) {
+    try {
+      ctr(['tasks', 'delete', '--force', id]);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * A node whose test process was killed leaves kubelet, containerd and containerd's shims (and
+ * the pods under them) running, holding pod addresses a new node would hand out again: kill
+ * every process working for a local-node directory that no longer exists.
+ */
+/** Directories of nodes whose containerd runs (each node runs one, with its config in there). */
+function liveNodeDirs(): Set<string> {
+  const live = new Set<string>();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const dir = /^containerd --config (\S*\/rrsa-controlplane-[^/\s]+)\/node\//.exec(
+        cmdline,
+      )?.[1];
+      if (dir) live.add(dir);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return live;
+}
+
+function killLeftoversOfDeadNodes(): void {
+  const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  const parent = new Map<string, string>();
+  const live = new Set<string>();
+  const owned: [string, string][] = [];
+  for (const pid of pids) {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parent.set(pid, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const dir = /(\S*\/rrsa-controlplane-[^/\s]+)\/node\//.exec(cmdline)?.[1];
+      if (dir) {
+        if (/^containerd --config /.test(cmdline)) live.add(dir);
+        owned.push([pid, dir]);
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  // A node is dead when its containerd is: its kubelet and shims are leftovers.
+  const doomed = owned.filter(([, dir]) => !live.has(dir)).map(([pid]) => pid);
+  // With its shim, each container: the shim is their subreaper (parent), not containerd.
+  const isDoomed = (pid: string, depth = 0): boolean =>
+    doomed.includes(pid) ||
+    (depth < 16 && parent.has(pid) && isDoomed(parent.get(pid) ?? '', depth + 1));
+  for (const pid of pids.filter((p) => isDoomed(p))) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** Unmounts what the node mounted under `dir` and removes its pods' network namespaces. */
+function releaseNodeResources(dir: string): void {
+  // Ours, and those of nodes whose directory is gone (a killed run).
+  const stale = (target: string): boolean => {
+    const root = /^(\S*\/rrsa-controlplane-[^/\s]+)\/node\//.exec(target)?.[1];
+    return root !== undefined && root !== dirname(dir) && !liveNodeDirs().has(root);
+  };
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((target) => target.startsWith(`${dir}/`) || stale(target))
+    .sort((a, b) => b.length - a.length);
+  for (const target of mounts) {
+    try {
+      execFileSync('umount', ['-l', target], { stdio: 'ignore' });
+    } catch {
+      // best effort
+    }
+  }
+  // A pod's veth on our bridge names its namespace (link-netns); containerd made it for us.
+  let links: string;
+  try {
+    links = execFileSync('ip', ['-o', 'link', 'show', 'master', NODE_NETWORK.bridge], {
+      encoding: 'utf8',
+    });
+  } catch {
+    return;
+  }
+  for (const netns of new Set([...links.matchAll(/link-netns (\S+)/g)].map((m) => m[1] ?? ''))) {
+    try {
+      execFileSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });
+    } catch {
+      // best effort
+    }
   }
 }

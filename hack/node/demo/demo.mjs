@@ -24,13 +24,19 @@ async function call() {
   try {
     const response = await ram.listRoles(new ListRolesRequest({}));
     const identity = await credential.getCredential();
-    return { ok: true, roles: (response.body?.roles?.role ?? []).length, accessKeyId: identity.accessKeyId };
+    return {
+      ok: true,
+      roles: (response.body?.roles?.role ?? []).length,
+      accessKeyId: identity.accessKeyId,
+    };
   } catch (error) {
     return { ok: false, code: error.code, statusCode: error.statusCode, message: error.message };
   }
 }
 
-const env = Object.keys(process.env).filter((k) => k.startsWith('ALIBABA_CLOUD_')).sort();
+const env = Object.keys(process.env)
+  .filter((k) => k.startsWith('ALIBABA_CLOUD_'))
+  .sort();
 console.log(JSON.stringify({ started: true, env }));
 for (;;) {
   console.log(JSON.stringify({ at: new Date().toISOString(), ...(await call()) }));

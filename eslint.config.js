@@ -9,6 +9,8 @@ export default tseslint.config(
       '.cache/**',
       'coverage/**',
       'hack/controlplane/module/**',
+      // The demo container's program: plain JS run by the image's Node, outside the TS project.
+      'hack/node/demo/**',
     ],
   },
   js.configs.recommended,

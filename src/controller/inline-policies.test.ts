@@ -213,4 +213,12 @@ describe('inline policies against FakeRam', () => {
       name: policyName,
     });
   });
+
+  it('a binding that never had inline policies makes no policy reads', async () => {
+    const w = world([]);
+    await w.reconcile();
+    await w.reconcile();
+    const policyReads = w.ram.calls.filter((c) => /Polic(y|ies)Tag|CustomPolicy/.test(c.method));
+    expect(policyReads).toEqual([]);
+  });
 });

@@ -199,12 +199,15 @@ export class BindingReconciler {
       wroteInline,
     );
     await this.#applyRole(binding, desired, decision, progress);
-    await deleteOwnedInline(
-      this.#deps.ram,
-      id,
-      inline.map((d) => d.policyName),
-      wroteInline,
-    );
+    // Leftovers are looked up (by tags) only when this binding has or had inline policies, so a
+    // binding without any keeps its 3 reads per resync (resync.ts); deletion always looks.
+    if (inline.length > 0 || (binding.status?.inlinePolicies ?? []).length > 0)
+      await deleteOwnedInline(
+        this.#deps.ram,
+        id,
+        inline.map((d) => d.policyName),
+        wroteInline,
+      );
     const serviceAccount = await this.#wireServiceAccount(binding, desired);
     const ready = serviceAccount.status === 'True';
     return {

@@ -8,6 +8,7 @@ import {
   RecordingEvents,
   bindingFixture,
 } from '../../test/support/fakes.ts';
+import { readLedger } from './adoption-ledger.ts';
 import { chooseRoleName } from './desired.ts';
 import { ownershipTags } from './ownership.ts';
 import { BindingReconciler } from './reconciler.ts';
@@ -32,14 +33,18 @@ const entry = (action: string | string[] = 'oss:GetObject'): InlinePolicySpec =>
   document: doc(action),
 });
 
-function world(inlinePolicies: InlinePolicySpec[], deletionPolicy?: 'Delete' | 'Retain') {
+function world(
+  inlinePolicies: InlinePolicySpec[],
+  deletionPolicy?: 'Delete' | 'Retain',
+  adopt?: string,
+) {
   const ram = new FakeRam();
   const bindings = new FakeBindingStore();
   const serviceAccounts = new FakeServiceAccountStore();
   const events = new RecordingEvents();
   const reconciler = new BindingReconciler({
     cluster,
-    guardrails: DEFAULT_GUARDRAILS,
+    guardrails: { ...DEFAULT_GUARDRAILS, allowAdoption: true },
     ram,
     bindings,
     serviceAccounts,
@@ -49,7 +54,10 @@ function world(inlinePolicies: InlinePolicySpec[], deletionPolicy?: 'Delete' | '
   });
   serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
   const binding = bindings.put(
-    bindingFixture({ role: { inlinePolicies }, ...(deletionPolicy ? { deletionPolicy } : {}) }),
+    bindingFixture({
+      role: { inlinePolicies, ...(adopt ? { name: adopt, adopt: true } : {}) },
+      ...(deletionPolicy ? { deletionPolicy } : {}),
+    }),
   );
   const roleName = chooseRoleName(binding, cluster);
   const reconcile = () => reconciler.reconcile('team-a', 'app');
@@ -220,5 +228,20 @@ describe('inline policies against FakeRam', () => {
     await w.reconcile();
     const policyReads = w.ram.calls.filter((c) => /Polic(y|ies)Tag|CustomPolicy/.test(c.method));
     expect(policyReads).toEqual([]);
+  });
+
+  it('an adopted role: the inline policy is recorded in the ledger and released on deletion', async () => {
+    const w = world([entry()], 'Delete', 'legacy');
+    w.ram.seedRole('legacy', { attached: [{ type: 'System', name: 'AliyunOSSReadOnlyAccess' }] });
+    await w.reconcile();
+    expect(w.ready()?.status).toBe('True');
+    const tags = w.ram.roles.get('legacy')!.tags;
+    expect(readLedger(tags, id)).toContainEqual({ type: 'Custom', name: policyName });
+    w.bindings.markDeleted('team-a', 'app');
+    await w.reconcile();
+    expect(w.ram.roles.get('legacy')!.attached).toEqual([
+      { type: 'System', name: 'AliyunOSSReadOnlyAccess' },
+    ]);
+    expect(w.ram.policies.size).toBe(0);
   });
 });

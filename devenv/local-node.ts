@@ -44,6 +44,14 @@ const OPERATOR_ACTIONS = [
   // IMS's OIDC-provider calls are authorized under the ram: service prefix.
   'ram:GetOIDCProvider',
   'sts:GetCallerIdentity',
+  // Inline policies (spec.role.inlinePolicies).
+  'ram:CreatePolicy',
+  'ram:CreatePolicyVersion',
+  'ram:ListPolicyVersions',
+  'ram:SetDefaultPolicyVersion',
+  'ram:DeletePolicyVersion',
+  'ram:DeletePolicy',
+  'ram:ListPolicies',
 ];
 
 export interface LocalCluster {

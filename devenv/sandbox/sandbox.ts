@@ -228,7 +228,7 @@ async function walkthrough(env: Env, options: SandboxOptions, step: Step): Promi
   const kc = (args: string[], input?: string) =>
     kubectl(cp.kubeconfigPath, args, input === undefined ? {} : { input });
   await step(
-    'Apply the samples (config/samples): the ACK demo and two realistic bindings',
+    'Apply the samples (config/samples): the ACK demo and three realistic bindings',
     async () => {
       print((await kc(['apply', '-k', join(repoRoot, 'config', 'samples')])).stdout.trimEnd());
       // The emulator serves RAM, not Container Service: the demo also reads RAM, so that its

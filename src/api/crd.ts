@@ -33,6 +33,12 @@ export function podIdentityBindingCrd(): Record<string, unknown> {
             { name: 'Reason', type: 'string', jsonPath: `${readyCondition}.reason` },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
             { name: 'Role ARN', type: 'string', jsonPath: '.status.roleArn', priority: 1 },
+            {
+              name: 'Inline Policies',
+              type: 'string',
+              jsonPath: '.status.inlinePolicies[*].policyName',
+              priority: 1,
+            },
             { name: 'Message', type: 'string', jsonPath: `${readyCondition}.message`, priority: 1 },
           ],
           schema: { openAPIV3Schema: structural(bindingSchema) },

@@ -19,6 +19,40 @@ export const MAX_SESSION_DURATION = 43200;
 export const MIN_TOKEN_EXPIRATION = 600;
 export const MAX_TOKEN_EXPIRATION = 43200;
 export const MAX_POLICIES = 20;
+/** RAM attaches at most 10 Custom policies to a role; inline policies are Custom policies. */
+export const MAX_CUSTOM_POLICIES_PER_ROLE = 10;
+
+const inlinePolicySchema: JsonSchema = {
+  type: 'object',
+  description:
+    'A permission policy kept in Git: the operator owns one Custom RAM policy for it and attaches it to the role.',
+  required: ['name', 'document'],
+  properties: {
+    name: {
+      type: 'string',
+      pattern: POLICY_NAME_PATTERN,
+      maxLength: 128,
+      description:
+        'Entry name (A-Z a-z 0-9 -), unique in the binding; part of the RAM policy name, which is shown in status.inlinePolicies.',
+    },
+    document: {
+      type: 'object',
+      description:
+        'The RAM policy document as YAML: Version "1" and Statement (Effect, Action or NotAction, Resource or NotResource, Condition); at most 6144 characters as compact JSON.',
+      required: ['Version', 'Statement'],
+      properties: {
+        Version: { type: 'string', enum: ['1'] },
+        Statement: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        },
+      },
+      additionalProperties: false,
+    },
+  },
+  additionalProperties: false,
+};
 
 const policySchema: JsonSchema = {
   type: 'object',
@@ -71,6 +105,15 @@ const roleSchema: JsonSchema = {
       items: policySchema,
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type', 'name'],
+    },
+    inlinePolicies: {
+      type: 'array',
+      maxItems: MAX_CUSTOM_POLICIES_PER_ROLE,
+      description:
+        'Permission policies written here; each becomes a Custom RAM policy owned by the operator, checked by the same guardrails as Custom policies.',
+      items: inlinePolicySchema,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
     },
     adopt: {
       type: 'boolean',
@@ -166,6 +209,19 @@ export const statusSchema: JsonSchema = {
     oidcProviderArn: { type: 'string' },
     roleOwnership: { type: 'string', enum: ['Created', 'Adopted'] },
     attachedPolicies: { type: 'array', items: policySchema },
+    inlinePolicies: {
+      type: 'array',
+      description: 'The Custom RAM policies the operator owns for spec.role.inlinePolicies.',
+      items: {
+        type: 'object',
+        required: ['name', 'policyName'],
+        properties: {
+          name: { type: 'string', description: 'The spec.role.inlinePolicies entry.' },
+          policyName: { type: 'string', description: 'The Custom RAM policy.' },
+          defaultVersion: { type: 'string', description: 'Its default version, for example v2.' },
+        },
+      },
+    },
   },
 };
 

@@ -16,11 +16,23 @@ export interface PolicySpec {
   name: string;
 }
 
+/** A RAM policy document as structured YAML (validated by identity/inline-policy.ts). */
+export interface PolicyDocumentSpec {
+  Version: string;
+  Statement: Record<string, unknown>[];
+}
+
+export interface InlinePolicySpec {
+  name: string;
+  document: PolicyDocumentSpec;
+}
+
 export interface RoleSpec {
   name?: string;
   description?: string;
   maxSessionDuration?: number;
   policies?: PolicySpec[];
+  inlinePolicies?: InlinePolicySpec[];
   adopt?: boolean;
 }
 
@@ -55,6 +67,13 @@ export interface PodIdentityBindingStatus {
   /** Created: the operator made the role and will delete it; Adopted: it only adds its statement. */
   roleOwnership?: RoleOwnershipMode;
   attachedPolicies?: PolicySpec[];
+  inlinePolicies?: InlinePolicyStatus[];
+}
+
+export interface InlinePolicyStatus {
+  name: string;
+  policyName: string;
+  defaultVersion?: string;
 }
 
 export interface ObjectMeta {

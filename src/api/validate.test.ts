@@ -61,3 +61,50 @@ describe('validateSpec', () => {
     if (!result.valid) expect(formatProblems(result.problems)).toContain(expected);
   });
 });
+
+describe('validateSpec: inline policies', () => {
+  const document = {
+    Version: '1',
+    Statement: [{ Effect: 'Allow', Action: 'oss:GetObject', Resource: 'acs:oss:*:*:reports/*' }],
+  };
+  const spec = (inlinePolicies: unknown[], policies: unknown[] = []) => ({
+    serviceAccountName: 'sa',
+    role: { policies, inlinePolicies },
+  });
+
+  it('accepts a valid entry', () => {
+    expect(validateSpec(spec([{ name: 'read-reports', document }])).valid).toBe(true);
+  });
+
+  it.each<[unknown, string]>([
+    [spec([{ name: 'bad_name', document }]), 'spec.role.inlinePolicies[0].name: must match'],
+    [
+      spec([
+        { name: 'a', document },
+        { name: 'A', document },
+      ]),
+      'spec.role.inlinePolicies[1].name: duplicate inline policy name A',
+    ],
+    [
+      spec([
+        { name: 'a', document: { ...document, Statement: [{ Effect: 'Allow', Action: 'x:y' }] } },
+      ]),
+      'spec.role.inlinePolicies[0].document: Statement[0] needs exactly one of Resource and NotResource',
+    ],
+    [
+      spec([{ name: 'a', document: { ...document, Version: '2' } }]),
+      'spec.role.inlinePolicies[0].document.Version: must be one of 1',
+    ],
+    [
+      spec(
+        [{ name: 'a', document }],
+        Array.from({ length: 10 }, (_, i) => ({ type: 'Custom', name: `p${i}` })),
+      ),
+      'spec.role.inlinePolicies: RAM attaches at most 10 Custom policies',
+    ],
+  ])('refuses %j', (input, message) => {
+    const result = validateSpec(input);
+    expect(result.valid).toBe(false);
+    if (!result.valid) expect(formatProblems(result.problems)).toContain(message);
+  });
+});

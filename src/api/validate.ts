@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { specSchema } from './schema.ts';
+import { policyDocumentProblems } from '../identity/inline-policy.ts';
+import { MAX_CUSTOM_POLICIES_PER_ROLE, specSchema } from './schema.ts';
 import type { PodIdentityBindingSpec } from './types.ts';
 
 /**
@@ -13,6 +14,7 @@ ajv.addVocabulary([
   'x-kubernetes-validations',
   'x-kubernetes-list-type',
   'x-kubernetes-list-map-keys',
+  'x-kubernetes-preserve-unknown-fields',
 ]);
 const validateSpecSchema = ajv.compile<PodIdentityBindingSpec>(specSchema);
 
@@ -57,6 +59,32 @@ function crossFieldProblems(spec: PodIdentityBindingSpec): SpecProblem[] {
       });
     seen.add(key);
   }
+  problems.push(...inlinePolicyProblems(spec));
+  return problems;
+}
+
+/** Names unique (case-insensitively: RAM policy names are), RAM's grammar, the per-role limit. */
+function inlinePolicyProblems(spec: PodIdentityBindingSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const inline = spec.role?.inlinePolicies ?? [];
+  const names = new Set<string>();
+  for (const [index, entry] of inline.entries()) {
+    const field = `spec.role.inlinePolicies[${index}]`;
+    if (names.has(entry.name.toLowerCase()))
+      problems.push({
+        field: `${field}.name`,
+        message: `duplicate inline policy name ${entry.name} (names are compared ignoring case): give each entry its own name`,
+      });
+    names.add(entry.name.toLowerCase());
+    for (const message of policyDocumentProblems(entry.document))
+      problems.push({ field: `${field}.document`, message });
+  }
+  const custom = (spec.role?.policies ?? []).filter((p) => p.type === 'Custom').length;
+  if (inline.length > 0 && custom + inline.length > MAX_CUSTOM_POLICIES_PER_ROLE)
+    problems.push({
+      field: 'spec.role.inlinePolicies',
+      message: `RAM attaches at most ${MAX_CUSTOM_POLICIES_PER_ROLE} Custom policies to a role and inline policies count as Custom: ${custom} Custom + ${inline.length} inline is too many; merge some inline documents`,
+    });
   return problems;
 }
 

@@ -1,5 +1,6 @@
 import * as $Ram from '@alicloud/ram20150501';
 import { isCloudError } from './errors.ts';
+import { AlibabaRamPolicies } from './alibaba-ram-policies.ts';
 import { callCloud, type CallHooks } from './call.ts';
 import type { RamClient } from './sdk-clients.ts';
 import type { CreateRoleInput, PolicyRef, RamPort, RamRole, UpdateRoleInput } from './ports.ts';
@@ -43,11 +44,12 @@ function inlineDocument(body: $Ram.GetPolicyResponseBody | undefined): {
 }
 
 /** RamPort over @alicloud/ram20150501. */
-export class AlibabaRam implements RamPort {
+export class AlibabaRam extends AlibabaRamPolicies implements RamPort {
   readonly #client: RamClient;
   readonly #hooks: CallHooks;
 
   constructor(client: RamClient, hooks: CallHooks = {}) {
+    super(client, hooks);
     this.#client = client;
     this.#hooks = hooks;
   }

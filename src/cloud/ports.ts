@@ -32,7 +32,45 @@ export interface UpdateRoleInput {
   maxSessionDuration?: number | undefined;
 }
 
-export interface RamPort {
+/** A Custom policy and the document of its default version. */
+export interface RamPolicy {
+  name: string;
+  defaultVersion: string;
+  document: string;
+}
+
+export interface RamPolicyVersion {
+  versionId: string;
+  isDefault: boolean;
+  document: string;
+}
+
+export interface CreatePolicyInput {
+  name: string;
+  document: string;
+  description: string;
+  tags: Record<string, string>;
+}
+
+/** The Custom-policy calls inline policies need (docs/adr/0011-inline-policies.md). */
+export interface RamPolicyPort {
+  /** undefined when no Custom policy of that name exists. */
+  getCustomPolicy(name: string): Promise<RamPolicy | undefined>;
+  createPolicy(input: CreatePolicyInput): Promise<RamPolicy>;
+  /** Creates a version and makes it the default. */
+  createPolicyVersion(name: string, document: string): Promise<RamPolicyVersion>;
+  listPolicyVersions(name: string): Promise<RamPolicyVersion[]>;
+  setDefaultPolicyVersion(name: string, versionId: string): Promise<void>;
+  /** Succeeds when the version is already gone. */
+  deletePolicyVersion(name: string, versionId: string): Promise<void>;
+  /** Succeeds when the policy is already gone. */
+  deletePolicy(name: string): Promise<void>;
+  listPolicyTags(name: string): Promise<Record<string, string>>;
+  /** Names of the Custom policies carrying every one of these tags. */
+  listPoliciesTagged(tags: Record<string, string>): Promise<string[]>;
+}
+
+export interface RamPort extends RamPolicyPort {
   /** undefined when the role does not exist. */
   getRole(name: string): Promise<RamRole | undefined>;
   createRole(input: CreateRoleInput): Promise<RamRole>;
@@ -86,4 +124,9 @@ export const RAM_WRITE_ACTIONS = new Set([
   'DetachPolicyFromRole',
   'TagResources',
   'UntagResources',
+  'CreatePolicy',
+  'CreatePolicyVersion',
+  'SetDefaultPolicyVersion',
+  'DeletePolicyVersion',
+  'DeletePolicy',
 ]);

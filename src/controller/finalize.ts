@@ -10,6 +10,7 @@ import type { InvolvedObject } from '../kube/events.ts';
 import { validateSpec } from '../api/validate.ts';
 import { readLedger, ledgerTagKey } from './adoption-ledger.ts';
 import { chooseRoleName, desiredState } from './desired.ts';
+import { bindingIdentity, deleteOwnedInline } from './inline-policies.ts';
 import { classifyRoleOwnership } from './ownership.ts';
 import { policyKey } from './policies.ts';
 import { unwireChanges } from './service-account.ts';
@@ -31,8 +32,13 @@ export async function finalizeBinding(
   if (!(binding.metadata.finalizers ?? []).includes(FINALIZER)) return {};
   const names = candidateRoleNames(binding, deps);
   // Cloud errors propagate: the runtime retries with backoff and the finalizer stays.
-  if ((binding.spec.deletionPolicy ?? 'Delete') === 'Delete')
+  if ((binding.spec.deletionPolicy ?? 'Delete') === 'Delete') {
     for (const roleName of names) await releaseRole(deps, binding, roleName);
+    // Inline policies go with the role (after it let go of them); Retain keeps both (ADR 0011).
+    await deleteOwnedInline(deps.ram, bindingIdentity(binding, deps.cluster), [], (what) =>
+      deps.events.record(involved(binding), 'Normal', 'InlinePolicyDeleted', what),
+    );
+  }
   for (const roleName of names) await unwireServiceAccount(deps, binding, roleName);
   await deps.bindings.removeFinalizer(binding);
   return {};

@@ -25,6 +25,17 @@ import {
 } from './ownership.ts';
 import { desiredState, guardrailViolations, type DesiredState } from './desired.ts';
 import { finalizeBinding } from './finalize.ts';
+import {
+  applyInline,
+  bindingIdentity,
+  decideInline,
+  deleteOwnedInline,
+  desiredInlinePolicies,
+  gatherInline,
+  inlineGrantViolations,
+  inlineRefs,
+  type DesiredInline,
+} from './inline-policies.ts';
 import { policyKey } from './policies.ts';
 import { enforcePolicyGrants } from './policy-guard.ts';
 import { annotationChanges } from './service-account.ts';
@@ -110,6 +121,15 @@ export class BindingReconciler {
       return stalled('InvalidSpec', `invalid spec: ${formatProblems(validation.problems)}`);
     const violations = guardrailViolations(binding, this.#deps.guardrails, this.#deps.cluster);
     if (violations.length > 0) return stalled('GuardrailViolation', formatProblems(violations));
+    const inline = desiredInlinePolicies(binding, this.#deps.cluster);
+    const refusedInline = inlineGrantViolations(inline, this.#deps.guardrails.deniedActions);
+    if (refusedInline.length > 0) {
+      const message = formatProblems(refusedInline);
+      return {
+        ...stalled('GuardrailViolation', message),
+        details: { PoliciesReady: { status: 'False', reason: 'GuardrailViolation', message } },
+      };
+    }
     const holder = serviceAccountHolder(
       this.#deps.bindings.listInNamespace(binding.metadata.namespace).map((b) => ({
         namespace: b.metadata.namespace,
@@ -131,7 +151,7 @@ export class BindingReconciler {
     try {
       const refused = await enforcePolicyGrants(this.#deps, binding, desired);
       if (refused) return refused;
-      return await this.#converge(binding, desired, progress);
+      return await this.#converge(binding, desired, progress, inline);
     } catch (error) {
       if (error instanceof CloudError)
         return { ...this.#cloudFailure(error, desired), progressed: progress.writes > 0 };
@@ -143,10 +163,16 @@ export class BindingReconciler {
     binding: PodIdentityBinding,
     desired: DesiredState,
     progress: Progress,
+    inline: readonly DesiredInline[],
   ): Promise<Outcome> {
+    const id = bindingIdentity(binding, this.#deps.cluster);
+    const inlineDecision = decideInline(await gatherInline(this.#deps.ram, inline), id);
+    if (inlineDecision.kind === 'blocked')
+      return { ...stalled(inlineDecision.reason, inlineDecision.message), role: undefined };
     const observed = await this.#observe(desired.roleName);
     const decision = decideRole({
-      desired,
+      // Inline policies are attached like any other policy of the role.
+      desired: { ...desired, policies: [...desired.policies, ...inlineRefs(inline)] },
       observed,
       binding: {
         clusterId: this.#deps.cluster.clusterId,
@@ -158,7 +184,30 @@ export class BindingReconciler {
     const role = { name: desired.roleName, arn: desired.roleArn };
     if (decision.kind === 'blocked')
       return { ...stalled(decision.reason, decision.message), role: undefined };
+    const wroteInline = (what: string): void => {
+      progress.writes++;
+      this.#event(binding, 'Normal', 'InlinePolicyWritten', what);
+      progress.signal?.throwIfAborted();
+    };
+    progress.signal?.throwIfAborted();
+    // Policies exist before the role attaches them; leftovers go after the role detached them.
+    const inlineStatus = await applyInline(
+      this.#deps.ram,
+      inlineDecision.steps,
+      binding,
+      id,
+      wroteInline,
+    );
     await this.#applyRole(binding, desired, decision, progress);
+    // Leftovers are looked up (by tags) only when this binding has or had inline policies, so a
+    // binding without any keeps its 3 reads per resync (resync.ts); deletion always looks.
+    if (inline.length > 0 || (binding.status?.inlinePolicies ?? []).length > 0)
+      await deleteOwnedInline(
+        this.#deps.ram,
+        id,
+        inline.map((d) => d.policyName),
+        wroteInline,
+      );
     const serviceAccount = await this.#wireServiceAccount(binding, desired);
     const ready = serviceAccount.status === 'True';
     return {
@@ -184,6 +233,7 @@ export class BindingReconciler {
       role: { ...role, ownership: decision.ownership },
       oidcProviderArn: this.#deps.cluster.oidcProviderArn,
       attachedPolicies: decision.attachedAfter,
+      inlinePolicies: inlineStatus,
     };
   }
 

@@ -3,6 +3,7 @@ import {
   ConditionType,
   type ConditionStatus,
   type PodIdentityBinding,
+  type InlinePolicyStatus,
   type PodIdentityBindingStatus,
   type PolicySpec,
   type RoleOwnershipMode,
@@ -41,6 +42,8 @@ export interface Outcome {
   role?: { name: string; arn: string; ownership?: RoleOwnershipMode | undefined } | undefined;
   oidcProviderArn?: string | undefined;
   attachedPolicies?: PolicySpec[] | undefined;
+  /** The owned Custom policies of spec.role.inlinePolicies; undefined keeps what status said. */
+  inlinePolicies?: InlinePolicyStatus[] | undefined;
   /** A cloud retry-after for this reconcile's retry (never status: it differs per attempt). */
   retryAfterMs?: number | undefined;
   /** The pass made RAM writes before it failed (see RetryableError.progressed). */
@@ -88,10 +91,21 @@ export function computeStatus(
     status.roleArn = role.arn;
     if (role.ownership) status.roleOwnership = role.ownership;
   }
+  return { ...status, ...carried(outcome, previous) };
+}
+
+/** Facts a pass that did not get that far keeps from the previous status. */
+function carried(
+  outcome: Outcome,
+  previous: PodIdentityBindingStatus | undefined,
+): PodIdentityBindingStatus {
+  const status: PodIdentityBindingStatus = {};
   const provider = outcome.oidcProviderArn ?? previous?.oidcProviderArn;
   if (provider) status.oidcProviderArn = provider;
   const attached = outcome.attachedPolicies ?? previous?.attachedPolicies;
   if (attached) status.attachedPolicies = attached;
+  const inline = outcome.inlinePolicies ?? previous?.inlinePolicies;
+  if (inline && inline.length > 0) status.inlinePolicies = inline;
   return status;
 }
 

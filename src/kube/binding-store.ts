@@ -20,6 +20,7 @@ const STATUS_FIELDS: (keyof PodIdentityBindingStatus)[] = [
   'oidcProviderArn',
   'roleOwnership',
   'attachedPolicies',
+  'inlinePolicies',
 ];
 
 /** The controller's view of PodIdentityBindings: the informer cache, a GET on a miss, writes. */

@@ -61,6 +61,7 @@ describe('the sandbox (npm run sandbox -- --once)', () => {
     expect(state.bindings?.trim().split(' ').sort()).toEqual([
       'demo=True',
       'external-dns=True',
+      'invoice-exporter=True',
       'report-generator=True',
     ]);
     const pod = JSON.parse(state.pod!) as {

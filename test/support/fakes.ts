@@ -8,8 +8,11 @@ import type { PodIdentityBinding, PodIdentityBindingStatus } from '../../src/api
 import { FINALIZER } from '../../src/api/types.ts';
 import { CloudError, type CloudErrorKind } from '../../src/cloud/errors.ts';
 import type {
+  CreatePolicyInput,
   CreateRoleInput,
   PolicyRef,
+  RamPolicy,
+  RamPolicyVersion,
   RamPort,
   RamRole,
   UpdateRoleInput,
@@ -41,6 +44,13 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 }
 
+/** A Custom policy as RAM keeps it: versions (v1, v2, ... never reused), default, tags. */
+export interface FakePolicyRecord {
+  versions: RamPolicyVersion[];
+  nextVersion: number;
+  tags: Record<string, string>;
+}
+
 interface FakeRoleRecord {
   role: RamRole;
   tags: Record<string, string>;
@@ -51,6 +61,8 @@ export class FakeRam implements RamPort {
   readonly roles = new Map<string, FakeRoleRecord>();
   /** Custom policy documents by `Custom:name` (System policies are judged by name only). */
   readonly documents = new Map<string, string>();
+  /** Custom policies the inline-policy calls manage, by lowercase name (RAM ignores case). */
+  readonly policies = new Map<string, FakePolicyRecord>();
   readonly calls: { method: string; args: readonly unknown[] }[] = [];
   before: BeforeHook | undefined;
 
@@ -73,7 +85,16 @@ export class FakeRam implements RamPort {
   }
 
   writes(): string[] {
-    const reads = new Set(['getRole', 'listPoliciesForRole', 'listRoleTags', 'getPolicyDocument']);
+    const reads = new Set([
+      'getRole',
+      'listPoliciesForRole',
+      'listRoleTags',
+      'getPolicyDocument',
+      'getCustomPolicy',
+      'listPolicyVersions',
+      'listPolicyTags',
+      'listPoliciesTagged',
+    ]);
     return this.calls.filter((c) => !reads.has(c.method)).map((c) => c.method);
   }
 
@@ -162,6 +183,94 @@ export class FakeRam implements RamPort {
     await this.#enter('untagRole', [roleName, keys]);
     const record = this.#record(roleName);
     for (const key of keys) delete record.tags[key];
+  }
+
+  #policy(name: string): FakePolicyRecord {
+    const record = this.policies.get(name.toLowerCase());
+    if (!record) throw cloudError('Terminal', 'EntityNotExist.Policy');
+    return record;
+  }
+
+  #view(name: string, record: FakePolicyRecord): RamPolicy {
+    const current = record.versions.find((v) => v.isDefault)!;
+    return { name, defaultVersion: current.versionId, document: current.document };
+  }
+
+  async getCustomPolicy(name: string): Promise<RamPolicy | undefined> {
+    await this.#enter('getCustomPolicy', [name]);
+    const record = this.policies.get(name.toLowerCase());
+    return record && this.#view(name, record);
+  }
+
+  async createPolicy(input: CreatePolicyInput): Promise<RamPolicy> {
+    await this.#enter('createPolicy', [input]);
+    if (this.policies.has(input.name.toLowerCase()))
+      throw cloudError('Conflict', 'EntityAlreadyExists.Policy');
+    const record = {
+      versions: [{ versionId: 'v1', isDefault: true, document: input.document }],
+      nextVersion: 2,
+      tags: { ...input.tags },
+    };
+    this.policies.set(input.name.toLowerCase(), record);
+    return this.#view(input.name, record);
+  }
+
+  async createPolicyVersion(name: string, document: string): Promise<RamPolicyVersion> {
+    await this.#enter('createPolicyVersion', [name, document]);
+    const record = this.#policy(name);
+    if (record.versions.length >= 5) throw cloudError('Conflict', 'LimitExceeded.Policy.Version');
+    for (const v of record.versions) v.isDefault = false;
+    const version = { versionId: `v${record.nextVersion++}`, isDefault: true, document };
+    record.versions.push(version);
+    return { ...version };
+  }
+
+  async listPolicyVersions(name: string): Promise<RamPolicyVersion[]> {
+    await this.#enter('listPolicyVersions', [name]);
+    return this.#policy(name).versions.map((v) => ({ ...v }));
+  }
+
+  async setDefaultPolicyVersion(name: string, versionId: string): Promise<void> {
+    await this.#enter('setDefaultPolicyVersion', [name, versionId]);
+    const record = this.#policy(name);
+    if (!record.versions.some((v) => v.versionId === versionId))
+      throw cloudError('Terminal', 'EntityNotExist.Policy.Version');
+    for (const v of record.versions) v.isDefault = v.versionId === versionId;
+  }
+
+  async deletePolicyVersion(name: string, versionId: string): Promise<void> {
+    await this.#enter('deletePolicyVersion', [name, versionId]);
+    const record = this.policies.get(name.toLowerCase());
+    if (!record) return;
+    if (record.versions.find((v) => v.versionId === versionId)?.isDefault)
+      throw cloudError('Conflict', 'DeleteConflict.Policy.Version.Default');
+    record.versions = record.versions.filter((v) => v.versionId !== versionId);
+  }
+
+  /** Refuses, as RAM does, while the policy is attached or has non-default versions. */
+  async deletePolicy(name: string): Promise<void> {
+    await this.#enter('deletePolicy', [name]);
+    const record = this.policies.get(name.toLowerCase());
+    if (!record) return;
+    const lower = name.toLowerCase();
+    const attached = [...this.roles.values()].some((r) =>
+      r.attached.some((p) => p.type === 'Custom' && p.name.toLowerCase() === lower),
+    );
+    if (attached) throw cloudError('Conflict', 'DeleteConflict.Role.Policy');
+    if (record.versions.length > 1) throw cloudError('Conflict', 'DeleteConflict.Policy.Version');
+    this.policies.delete(lower);
+  }
+
+  async listPolicyTags(name: string): Promise<Record<string, string>> {
+    await this.#enter('listPolicyTags', [name]);
+    return { ...this.#policy(name).tags };
+  }
+
+  async listPoliciesTagged(tags: Record<string, string>): Promise<string[]> {
+    await this.#enter('listPoliciesTagged', [tags]);
+    return [...this.policies.entries()]
+      .filter(([, p]) => Object.entries(tags).every(([k, v]) => p.tags[k] === v))
+      .map(([name]) => name);
   }
 }
 

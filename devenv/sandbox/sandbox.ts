@@ -80,8 +80,11 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   print('\n==> Summary');
   for (const s of steps) print(`  ${s.ok ? '✓' : '✗'} ${s.name}`);
   if (env) {
-    print(`\n  kubeconfig:        export KUBECONFIG=${env.cp.kubeconfigPath}`);
-    print(`  kubectl:           ${env.cp.kubectl}`);
+    // With --once everything is removed right below: printing paths to it would mislead.
+    if (!options.once) {
+      print(`\n  kubeconfig:        export KUBECONFIG=${env.cp.kubeconfigPath}`);
+      print(`  kubectl:           ${env.cp.kubectl}`);
+    }
     print(`  cloud emulator:    ${env.emulator.url} (state: ${env.emulator.url}/__emulator/state)`);
     print(
       `  account root key:  ${env.emulator.rootKey.accessKeyId} / ${env.emulator.rootKey.accessKeySecret}`,
@@ -148,9 +151,11 @@ async function startEnvironment(options: SandboxOptions, step: Step): Promise<En
       // The operator authenticates with the SDK's default chain; here that is an AccessKey in env.
       process.env.ALIBABA_CLOUD_ACCESS_KEY_ID = emulator.rootKey.accessKeyId;
       process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = emulator.rootKey.accessKeySecret;
-      manager = await startManager(await sandboxConfig(cp, emulator, webhookPort), {
-        logger: createLogger('warn'),
-      });
+      const config = await sandboxConfig(cp, emulator, webhookPort);
+      manager = await startManager(config, { logger: createLogger('warn') });
+      print(
+        `  health: http://127.0.0.1:${manager.healthPort}/readyz  metrics: http://127.0.0.1:${config.metricsPort}/metrics`,
+      );
       print(`  cluster identity: ${JSON.stringify(manager.cluster)}`);
       print(`  webhook serving on https://127.0.0.1:${webhookPort}/mutate-v1-pod`);
     },

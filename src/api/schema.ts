@@ -184,12 +184,38 @@ const conditionSchema: JsonSchema = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: { type: 'string', maxLength: 316 },
-    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
-    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
-    lastTransitionTime: { type: 'string', format: 'date-time' },
-    reason: { type: 'string', maxLength: 1024 },
-    message: { type: 'string', maxLength: 32768 },
+    type: {
+      type: 'string',
+      maxLength: 316,
+      description:
+        'Ready (the role is usable), Reconciling (work in progress) or Stalled (needs a change).',
+    },
+    status: {
+      type: 'string',
+      enum: ['True', 'False', 'Unknown'],
+      description: 'True, False or Unknown.',
+    },
+    observedGeneration: {
+      type: 'integer',
+      format: 'int64',
+      minimum: 0,
+      description: 'The metadata.generation this condition was computed for.',
+    },
+    lastTransitionTime: {
+      type: 'string',
+      format: 'date-time',
+      description: 'When status last changed.',
+    },
+    reason: {
+      type: 'string',
+      maxLength: 1024,
+      description: 'A CamelCase reason, for example GuardrailViolation (README "Troubleshooting").',
+    },
+    message: {
+      type: 'string',
+      maxLength: 32768,
+      description: 'What happened and, when something is wrong, the field to change and how.',
+    },
   },
 };
 
@@ -197,18 +223,39 @@ export const statusSchema: JsonSchema = {
   type: 'object',
   description: 'What the operator observed and did.',
   properties: {
-    observedGeneration: { type: 'integer', format: 'int64' },
+    observedGeneration: {
+      type: 'integer',
+      format: 'int64',
+      description: 'The metadata.generation the operator last acted on.',
+    },
     conditions: {
       type: 'array',
+      description:
+        'Ready, Reconciling and Stalled (kstatus conventions: Argo CD and Flux read them).',
       items: conditionSchema,
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
     },
-    roleName: { type: 'string' },
-    roleArn: { type: 'string' },
-    oidcProviderArn: { type: 'string' },
-    roleOwnership: { type: 'string', enum: ['Created', 'Adopted'] },
-    attachedPolicies: { type: 'array', items: policySchema },
+    roleName: { type: 'string', description: 'The RAM role the pods assume.' },
+    roleArn: {
+      type: 'string',
+      description: 'Its ARN, as the webhook injects it (ALIBABA_CLOUD_ROLE_ARN).',
+    },
+    oidcProviderArn: {
+      type: 'string',
+      description: "The cluster's OIDC provider the role trusts (ALIBABA_CLOUD_OIDC_PROVIDER_ARN).",
+    },
+    roleOwnership: {
+      type: 'string',
+      enum: ['Created', 'Adopted'],
+      description:
+        'Created: the operator made the role and deletes it per deletionPolicy. Adopted: it existed; only what the operator added is removed.',
+    },
+    attachedPolicies: {
+      type: 'array',
+      items: policySchema,
+      description: 'The spec policies attached to the role by this binding.',
+    },
     inlinePolicies: {
       type: 'array',
       description: 'The Custom RAM policies the operator owns for spec.role.inlinePolicies.',

@@ -2,7 +2,7 @@ import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
 import { diagnose, renderFindings } from './diagnose.ts';
 import { gatherDoctorInput } from './gather.ts';
 
-export const DOCTOR_USAGE = `usage: rrsa-operator doctor --namespace NS [--pod NAME | --service-account NAME] [--kubeconfig PATH]
+export const DOCTOR_USAGE = `usage: rrsa-operator doctor -n|--namespace NS [--pod NAME | --service-account NAME] [--kubeconfig PATH]
   explains why a pod (or the pods of a ServiceAccount) has or lacks RRSA credentials`;
 
 /** `rrsa-operator doctor`: exit 0 when nothing failed, 1 otherwise, 2 on bad usage. */
@@ -11,8 +11,14 @@ export async function runDoctor(
   print: (text: string) => void,
 ): Promise<number> {
   const flags = new Map<string, string>();
+  const short: Record<string, string> = { '-n': '--namespace' };
+  if (argv.includes('-h') || argv.includes('--help')) {
+    print(DOCTOR_USAGE);
+    return 0;
+  }
   for (let i = 0; i < argv.length; i++) {
-    const match = /^--(namespace|pod|service-account|kubeconfig)(?:=(.*))?$/.exec(argv[i]!);
+    const arg = short[argv[i]!] ?? argv[i]!;
+    const match = /^--(namespace|pod|service-account|kubeconfig)(?:=(.*))?$/.exec(arg);
     const value = match?.[2] ?? argv[i + 1];
     if (!match || value === undefined) {
       print(`doctor: unexpected argument ${argv[i]}\n${DOCTOR_USAGE}`);

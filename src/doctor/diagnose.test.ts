@@ -38,7 +38,7 @@ const healthy: DoctorInput = {
     roleAnnotatedAt: '2026-01-01T00:00:00Z',
   },
   bindings: [readyBinding],
-  webhook: { registered: true, caBundle: true, serviceReady: true },
+  webhook: { readable: true, registered: true, caBundle: true, serviceReady: true },
   pod,
 };
 
@@ -110,19 +110,28 @@ describe('doctor', () => {
     ],
     [
       'webhook not registered',
-      { ...healthy, webhook: { registered: false, caBundle: false, serviceReady: undefined } },
+      {
+        ...healthy,
+        webhook: { readable: true, registered: false, caBundle: false, serviceReady: undefined },
+      },
       /no MutatingWebhookConfiguration/,
       /config\/default/,
     ],
     [
       'webhook without caBundle',
-      { ...healthy, webhook: { registered: true, caBundle: false, serviceReady: true } },
+      {
+        ...healthy,
+        webhook: { readable: true, registered: true, caBundle: false, serviceReady: true },
+      },
       /no caBundle/,
       /patch its MutatingWebhookConfiguration/,
     ],
     [
       'webhook without endpoints',
-      { ...healthy, webhook: { registered: true, caBundle: true, serviceReady: false } },
+      {
+        ...healthy,
+        webhook: { readable: true, registered: true, caBundle: true, serviceReady: false },
+      },
       /no ready endpoints/,
       /get pods/,
     ],
@@ -171,5 +180,27 @@ describe('doctor', () => {
       pod: { ...pod, labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
     };
     expect(failing(input)).toEqual([]);
+  });
+
+  it('warns, not fails, when the user may not read the webhook configuration', () => {
+    const findings = diagnose({ ...healthy, webhook: { readable: false } });
+    const webhook = findings.find((f) => f.check === 'webhook');
+    expect(webhook?.verdict).toBe('warn');
+    expect(webhook?.fix).toMatch(/cluster admin/);
+    expect(findings.some((f) => f.verdict === 'fail')).toBe(false);
+  });
+
+  it('says "fix the failures above" only when something above failed', () => {
+    const uninjected = { ...pod, containerEnv: [] };
+    const alone = diagnose({ ...healthy, pod: uninjected }).find((f) => f.check === 'pod');
+    expect(alone?.verdict).toBe('fail');
+    expect(alone?.fix).not.toMatch(/failures above/);
+    expect(alone?.fix).toMatch(/recreate the pod/);
+    const withFailure = diagnose({
+      ...healthy,
+      namespace: { name: 'rrsa-demo', labels: {} },
+      pod: uninjected,
+    }).find((f) => f.check === 'pod');
+    expect(withFailure?.fix).toMatch(/fix the failures above/);
   });
 });

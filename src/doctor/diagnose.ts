@@ -22,9 +22,14 @@ export interface DoctorInput {
   serviceAccount:
     { annotations: Record<string, string>; roleAnnotatedAt?: string | undefined } | undefined;
   bindings: readonly PodIdentityBinding[];
-  webhook: { registered: boolean; caBundle: boolean; serviceReady: boolean | undefined };
+  webhook:
+    | { readable: true; registered: boolean; caBundle: boolean; serviceReady: boolean | undefined }
+    | { readable: false };
   pod?: DoctorPod | undefined;
 }
+
+/** The MutatingWebhookConfiguration config/webhook installs. */
+export const WEBHOOK_CONFIGURATION_NAME = 'rrsa-operator-pod-identity';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 
@@ -42,13 +47,14 @@ export interface Finding {
  * Pure: `rrsa-operator doctor` gathers the inputs from the apiserver.
  */
 export function diagnose(input: DoctorInput): Finding[] {
-  return [
+  const chain = [
     ...checkNamespace(input),
     ...checkServiceAccount(input),
     ...checkBindings(input),
     ...checkWebhook(input),
-    ...(input.pod ? checkPod(input, input.pod) : []),
   ];
+  const chainFailed = chain.some((f) => f.verdict === 'fail');
+  return [...chain, ...(input.pod ? checkPod(input, input.pod, chainFailed) : [])];
 }
 
 function checkNamespace(input: DoctorInput): Finding[] {
@@ -143,6 +149,15 @@ function checkBindings(input: DoctorInput): Finding[] {
 
 function checkWebhook(input: DoctorInput): Finding[] {
   const { webhook } = input;
+  if (!webhook.readable)
+    return [
+      {
+        verdict: 'warn',
+        check: 'webhook',
+        message: `you may not read MutatingWebhookConfiguration ${WEBHOOK_CONFIGURATION_NAME} (cluster-scoped), so the webhook was not checked`,
+        fix: `ask a cluster admin to run doctor, or to check \`kubectl get mutatingwebhookconfiguration ${WEBHOOK_CONFIGURATION_NAME}\``,
+      },
+    ];
   if (!webhook.registered)
     return [
       {
@@ -173,7 +188,7 @@ function checkWebhook(input: DoctorInput): Finding[] {
   return [{ verdict: 'ok', check: 'webhook', message: 'the webhook is registered and serving' }];
 }
 
-function checkPod(input: DoctorInput, pod: DoctorPod): Finding[] {
+function checkPod(input: DoctorInput, pod: DoctorPod, chainFailed: boolean): Finding[] {
   const findings: Finding[] = [];
   const injected = pod.containerEnv.filter((c) => c.env.includes(ROLE_ARN_ENV));
   const annotatedAt = input.serviceAccount?.roleAnnotatedAt;
@@ -187,7 +202,9 @@ function checkPod(input: DoctorInput, pod: DoctorPod): Finding[] {
         : `pod ${pod.name} has no ${ROLE_ARN_ENV} in any container`,
       fix: before
         ? `restart it: kubectl rollout restart the owning workload, or delete pod ${pod.name}`
-        : 'fix the failures above, then recreate the pod',
+        : chainFailed
+          ? 'fix the failures above, then recreate the pod'
+          : "the wiring is in place now: recreate the pod (it was probably created before it was); if a new pod still lacks the env, read the operator's webhook log",
     });
   } else {
     findings.push({

@@ -5,10 +5,11 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
-import { isNotFound, withApiRetry, type KubeClients } from '../kube/client.ts';
-import type { DoctorInput, DoctorPod } from './diagnose.ts';
+import { isNotFound, statusCodeOf, withApiRetry, type KubeClients } from '../kube/client.ts';
+import { WEBHOOK_CONFIGURATION_NAME, type DoctorInput, type DoctorPod } from './diagnose.ts';
 
-export const WEBHOOK_CONFIGURATION_NAME = 'rrsa-operator-pod-identity';
+export { WEBHOOK_CONFIGURATION_NAME } from './diagnose.ts';
+
 const ROLE_ANNOTATION_FIELD = 'f:pod-identity.alibabacloud.com/role-name';
 
 export interface DoctorTarget {
@@ -45,17 +46,24 @@ export async function gatherDoctorInput(
       namespace: target.namespace,
     }),
   )) as { items: PodIdentityBinding[] };
+  // Cluster-scoped: a namespace-scoped user may not read it; that is a gap in what doctor can
+  // see, not a failure of the chain.
+  let webhookReadable = true;
   const webhook = await orUndefined(
     kube.admissionRegistration.readMutatingWebhookConfiguration({
       name: WEBHOOK_CONFIGURATION_NAME,
     }),
-  );
+  ).catch((error: unknown) => {
+    if (statusCodeOf(error) !== 403) throw error;
+    webhookReadable = false;
+    return undefined;
+  });
   return {
     namespace: namespace && { name: target.namespace, labels: namespace.metadata?.labels ?? {} },
     serviceAccountName,
     serviceAccount: sa && serviceAccountView(sa, bindings.items),
     bindings: bindings.items,
-    webhook: webhookView(webhook),
+    webhook: webhookReadable ? webhookView(webhook) : { readable: false },
     pod: podObject && toDoctorPod(podObject),
   };
 }
@@ -83,6 +91,7 @@ function serviceAccountView(
 function webhookView(webhook: V1MutatingWebhookConfiguration | undefined): DoctorInput['webhook'] {
   const hooks = webhook?.webhooks ?? [];
   return {
+    readable: true,
     registered: webhook !== undefined,
     caBundle: hooks.length > 0 && hooks.every((w) => (w.clientConfig.caBundle ?? '').length > 0),
     // Endpoint readiness needs EndpointSlice reads; the probe call below is what counts.

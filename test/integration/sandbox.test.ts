@@ -56,6 +56,11 @@ describe('the sandbox (npm run sandbox -- --once)', () => {
       /same call after the policy was removed: \{"ok":false,"code":"NoPermission","statusCode":403/,
     );
     expect(output).toContain('sandbox stopped; nothing left running');
+    // --once removes everything on exit: no path to a deleted kubeconfig; the ports are named.
+    expect(output).not.toContain('export KUBECONFIG=');
+    expect(output).toMatch(
+      /health: http:\/\/127\.0\.0\.1:\d+\/readyz {2}metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/,
+    );
     expect(output).not.toContain('FAILED');
     // And from the live state, read before teardown.
     expect(state.bindings?.trim().split(' ').sort()).toEqual([

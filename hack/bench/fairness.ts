@@ -4,18 +4,13 @@
 // Per mode: time-to-Ready of fresh bindings in namespace B (a) quiet and (b) while N bindings in
 // namespace A never converge (the emulator fails AttachPolicyToRole for their roles with a 500
 // InternalError, so every retry costs RAM reads before the failing write), and their ratio.
-import { loadavg, cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
-import { startControlPlane } from '../../devenv/controlplane.ts';
-import { kubectl } from '../../devenv/kubectl.ts';
 import { findFreePort } from '../../devenv/ports.ts';
-import { start as startEmulator } from '@rrsa-operator/alibaba-cloud-emulator';
 import { loadConfig } from '../../src/config/load.ts';
-import { createKubeClients, loadKubeConfig, withApiRetry } from '../../src/kube/client.ts';
+import { withApiRetry } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { startManager, toManagerConfig } from '../../src/manager/manager.ts';
+import { log, machineLine, parseArgs, sleep, startBenchEnv } from './env.ts';
 
 const USAGE = `usage: npm run bench:fairness -- [flags]
 Time-to-Ready of a fresh binding in namespace B, quiet and while never-converging bindings in
@@ -32,17 +27,7 @@ namespace A retry, with the RAM limiter's per-namespace fair queuing (and option
   --help             this text
 `;
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const arg = process.argv[i]!;
-  const eq = arg.indexOf('=');
-  if (eq > 0) args.set(arg.slice(2, eq), arg.slice(eq + 1));
-  else args.set(arg.replace(/^--/, ''), process.argv[++i] ?? '');
-}
+const args = parseArgs(USAGE);
 const num = (key: string, fallback: number) => Number(args.get(key) ?? fallback);
 const qps = num('ram-qps', 5);
 const burst = num('ram-burst', 1);
@@ -54,27 +39,17 @@ const latencyMs = num('latency-ms', 30);
 const fairArg = args.get('fair') ?? 'both';
 const modes = fairArg === 'both' ? [true, false] : [fairArg !== 'false'];
 
-const root = join(import.meta.dirname, '..', '..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const log = (line: string) => process.stdout.write(`${line}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const cp = await startControlPlane({ repoRoot: root });
-process.env.RRSA_KUBECTL = cp.kubectl;
-const emulator = await startEmulator({ seed: 'bench', requestLogLimit: 1_000_000 });
-emulator.controls.faults.add({ service: 'ram', latencyMs });
 const clusterId = 'bench';
-await createClusterOidcProvider({
-  endpoint: emulator.endpoint,
-  credentials: emulator.rootKey,
+const env = await startBenchEnv({
   clusterId,
-  issuerUrl: cp.issuer,
-  issuerCaPem: cp.caPem,
+  seed: 'bench',
+  latencyMs,
+  emulator: { requestLogLimit: 1_000_000 },
 });
-await kubectl(cp.kubeconfigPath, ['apply', '-f', join(root, 'crds')]);
-await kubectl(cp.kubeconfigPath, ['wait', '--for=condition=Established', '-f', join(root, 'crds')]);
-await kubectl(cp.kubeconfigPath, ['create', 'namespace', 'rrsa-system']);
-const kube = createKubeClients(loadKubeConfig(cp.kubeconfigPath));
+const { cp, emulator, kube } = env;
+const kubectl = (_path: string, argv: string[]) => env.kubectl(argv);
 process.env.ALIBABA_CLOUD_ACCESS_KEY_ID = emulator.rootKey.accessKeyId;
 process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = emulator.rootKey.accessKeySecret;
 
@@ -123,11 +98,7 @@ const ramCalls = (since: number, roleMatch: string) =>
     .filter((r) => (r.params?.RoleName ?? '').includes(roleMatch)).length;
 
 log(
-  `machine: ${process.arch}, ${cpus().length} cores, load average ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(
-      ' ',
-    )}; RAM qps ${qps}, burst ${burst}, concurrency ${concurrency}, emulator latency ${latencyMs} ms, ${noisy} noisy bindings, ${samples} samples, warm-up ${warmupS}s`,
+  `${machineLine()}; RAM qps ${qps}, burst ${burst}, concurrency ${concurrency}, emulator latency ${latencyMs} ms, ${noisy} noisy bindings, ${samples} samples, warm-up ${warmupS}s`,
 );
 const results: { mode: string; quiet: number; busy: number; aRate: number }[] = [];
 try {
@@ -199,12 +170,7 @@ try {
   log('| ------- | ---------------- | -------------------------- | ----- |');
   for (const r of results)
     log(`| ${r.mode} | ${r.quiet} ms | ${r.busy} ms | ${(r.busy / r.quiet).toFixed(2)}x |`);
-  log(
-    `load average at the end: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  log(`load average at the end: ${machineLine().split('load average ')[1]}`);
 } finally {
-  await emulator.stop();
-  await cp.stop();
+  await env.stop();
 }

@@ -1,59 +1,43 @@
-// Memory at scale (prints figures; not a test): the manager's RSS with S ServiceAccounts and B
-// bindings in its caches.  node hack/bench/memory.ts [--service-accounts 10000] [--bindings 5000]
-// Bindings ask for a denied policy, so each is reconciled (status written) without RAM calls:
-// this measures the caches and the reconcile path, not the cloud.
-// --node-options '--max-old-space-size=256' runs the manager as a container memory limit would
-// (Node sizes its heap from the cgroup limit; on a 24 GiB host it lets garbage pile up).
+// Memory at scale (prints figures; not a test). `--help` for the flags.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startControlPlane } from '../../devenv/controlplane.ts';
-import { kubectl } from '../../devenv/kubectl.ts';
 import { findFreePort } from '../../devenv/ports.ts';
-import { start as startEmulator } from '@rrsa-operator/alibaba-cloud-emulator';
-import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
-import { createKubeClients, loadKubeConfig, withApiRetry } from '../../src/kube/client.ts';
+import { withApiRetry } from '../../src/kube/client.ts';
+import {
+  inParallel,
+  log,
+  machineLine,
+  parseArgs,
+  processMemory,
+  root,
+  sleep,
+  startBenchEnv,
+} from './env.ts';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const USAGE = `usage: npm run bench:memory -- [flags]
+The manager's memory with S ServiceAccounts and B bindings in its caches. A dedicated local
+control plane and an in-process emulator; the manager runs compiled (dist/, as in the image) in a
+child process, and its RSS and peak RSS are read from /proc, the V8 heap from its /metrics.
+Bindings ask for a denied policy, so each is reconciled (status written) without RAM calls: this
+measures the caches and the reconcile path, not the cloud. --service-accounts 0 --bindings 0
+gives the idle figure.
+
+  --service-accounts N   ServiceAccounts created in 10 namespaces (default 10000)
+  --bindings N           PodIdentityBindings created (default 5000)
+  --node-options S       NODE_OPTIONS for the manager, e.g. '--max-old-space-size=256' to run as
+                         under a container memory limit (default none)
+  --help                 this text
+`;
+const args = parseArgs(USAGE);
 const serviceAccounts = Number(args.get('service-accounts') ?? 10_000);
 const bindings = Number(args.get('bindings') ?? 5_000);
 const nodeOptions = args.get('node-options') ?? '';
 const namespaces = 10;
-const root = join(import.meta.dirname, '..', '..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const log = (line: string) => process.stdout.write(`${line}\n`);
 
-const cp = await startControlPlane({ repoRoot: root });
-process.env.RRSA_KUBECTL = cp.kubectl;
-const emulator = await startEmulator({ seed: 'memory' });
-await createClusterOidcProvider({
-  endpoint: emulator.endpoint,
-  credentials: emulator.rootKey,
-  clusterId: 'mem',
-  issuerUrl: cp.issuer,
-  issuerCaPem: cp.caPem,
-});
-await kubectl(cp.kubeconfigPath, ['apply', '-f', join(root, 'crds')]);
-await kubectl(cp.kubeconfigPath, ['wait', '--for=condition=Established', '-f', join(root, 'crds')]);
-await kubectl(cp.kubeconfigPath, ['create', 'namespace', 'rrsa-system']);
-const kube = createKubeClients(loadKubeConfig(cp.kubeconfigPath));
-for (let n = 0; n < namespaces; n++)
-  await kubectl(cp.kubeconfigPath, ['create', 'namespace', `mem-${n}`]);
-
-async function inParallel(
-  count: number,
-  limit: number,
-  fn: (i: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < count) await fn(next++);
-    }),
-  );
-}
+log(`${machineLine()}; ${serviceAccounts} ServiceAccounts, ${bindings} bindings`);
+const env = await startBenchEnv({ clusterId: 'mem', seed: 'memory' });
+const { kube } = env;
+for (let n = 0; n < namespaces; n++) await env.kubectl(['create', 'namespace', `mem-${n}`]);
 
 const started = Date.now();
 await inParallel(serviceAccounts, 32, (i) =>
@@ -107,7 +91,7 @@ const manager = spawn(
   [
     join(dist, 'main.js'),
     'manager',
-    `--kubeconfig=${cp.kubeconfigPath}`,
+    `--kubeconfig=${env.cp.kubeconfigPath}`,
     `--health-port=${port}`,
     `--metrics-port=${port}`,
     `--webhook-port=${await findFreePort()}`,
@@ -116,26 +100,14 @@ const manager = spawn(
     cwd: root,
     env: {
       ...process.env,
-      RRSA_CLUSTER_ID: 'mem',
-      RRSA_RAM_ENDPOINT: emulator.endpoint,
-      RRSA_STS_ENDPOINT: emulator.endpoint,
-      RRSA_IMS_ENDPOINT: emulator.endpoint,
-      RRSA_ENDPOINT_PROTOCOL: 'http',
-      RRSA_LEADER_ELECT: 'false',
+      ...env.managerEnv(),
       RRSA_LOG_LEVEL: 'error',
       RRSA_CONCURRENCY: '8',
-      ALIBABA_CLOUD_ACCESS_KEY_ID: emulator.rootKey.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: emulator.rootKey.accessKeySecret,
       NODE_OPTIONS: nodeOptions,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   },
 );
-const rss = () => {
-  const status = readFileSync(`/proc/${manager.pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-};
 const reconcileStarted = Date.now();
 for (;;) {
   await sleep(2000);
@@ -155,7 +127,7 @@ for (;;) {
 }
 log(`all ${bindings} bindings reconciled (status written) in ${Date.now() - reconcileStarted} ms`);
 await sleep(5000);
-const settled = rss();
+const settled = processMemory(manager.pid);
 const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 const gauge = (name: string) =>
   Number(new RegExp(`^rrsa_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
@@ -165,7 +137,7 @@ log(
     ` (peak ${settled.peak.toFixed(0)} MiB), V8 heap used ${gauge('nodejs_heap_size_used_bytes').toFixed(0)}` +
     ` of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB`,
 );
+log(`load average at the end: ${machineLine().split('load average ')[1]}`);
 manager.kill('SIGTERM');
 await new Promise((r) => manager.once('exit', r));
-await emulator.stop();
-await cp.stop();
+await env.stop();

@@ -19,7 +19,7 @@ import { runInFlow } from '../runtime/flow.ts';
 import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
 import { BindingReconciler } from './reconciler.ts';
-import { resyncPeriodMs } from './resync.ts';
+import { readsPerCheck, resyncPeriodMs } from './resync.ts';
 import {
   bindingFingerprint,
   bindingKey,
@@ -65,8 +65,10 @@ export class BindingController {
   readonly #reconciler: BindingReconciler;
   #workers: Promise<void> | undefined;
   #bindingCount = 0;
-  /** The last fingerprint seen per binding: status-only updates are not queued. */
-  readonly #fingerprints = new Map<string, string>();
+  /** What one round of drift checks costs in RAM reads (sum of readsPerCheck over bindings). */
+  #readsPerRound = 0;
+  /** Per binding: the last fingerprint seen (status-only updates are not queued), its reads. */
+  readonly #seen = new Map<string, { fingerprint: string; reads: number }>();
 
   constructor(options: BindingControllerOptions) {
     this.#o = options;
@@ -98,9 +100,15 @@ export class BindingController {
         const binding = object as unknown as PodIdentityBinding;
         const key = bindingKey(binding.metadata.namespace, binding.metadata.name);
         const fingerprint = bindingFingerprint(binding);
-        if (event === 'delete') this.#fingerprints.delete(key);
-        else if (event === 'update' && this.#fingerprints.get(key) === fingerprint) return;
-        else this.#fingerprints.set(key, fingerprint);
+        const seen = this.#seen.get(key);
+        if (event === 'update' && seen?.fingerprint === fingerprint) return;
+        this.#readsPerRound -= seen?.reads ?? 0;
+        if (event === 'delete') this.#seen.delete(key);
+        else {
+          const reads = readsPerCheck(binding);
+          this.#readsPerRound += reads;
+          this.#seen.set(key, { fingerprint, reads });
+        }
         for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
           this.#queue.add(key);
       },
@@ -130,6 +138,7 @@ export class BindingController {
             : resyncPeriodMs({
                 configuredMs: options.resyncMs,
                 bindings: this.#bindingCount,
+                reads: this.#readsPerRound,
                 ramQps: options.ramQps,
               });
         metrics?.resyncPeriod.set(periodMs / 1000);

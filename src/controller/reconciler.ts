@@ -15,6 +15,7 @@ import {
   decideRole,
   type ObservedRole,
   type RetainedRole,
+  type RoleDecision,
 } from './decide.ts';
 import {
   MANAGED_BY_VALUE,
@@ -24,6 +25,13 @@ import {
   TAG_NAMESPACE,
 } from './ownership.ts';
 import { desiredState, guardrailViolations, type DesiredState } from './desired.ts';
+import {
+  assumedHalf,
+  isNoOp,
+  planObservation,
+  type Half,
+  type ObservationPlan,
+} from './drift-check.ts';
 import { finalizeBinding } from './finalize.ts';
 import {
   applyInline,
@@ -81,6 +89,8 @@ export function involvedObject(binding: PodIdentityBinding): InvolvedObject {
  */
 export class BindingReconciler {
   readonly #deps: ReconcilerDeps;
+  /** Which half each converged binding's last drift check read (drift-check.ts alternates). */
+  readonly #lastHalf = new Map<string, Half>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -92,7 +102,10 @@ export class BindingReconciler {
    */
   async reconcile(namespace: string, name: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const binding = await this.#deps.bindings.get(namespace, name);
-    if (!binding) return {};
+    if (!binding) {
+      this.#lastHalf.delete(`${namespace}/${name}`);
+      return {};
+    }
     if (binding.metadata.deletionTimestamp) return finalizeBinding(this.#deps, binding);
     if (!(binding.metadata.finalizers ?? []).includes(FINALIZER)) {
       // The finalizer goes on before anything exists in RAM, so nothing can be orphaned. The
@@ -169,18 +182,26 @@ export class BindingReconciler {
     const inlineDecision = decideInline(await gatherInline(this.#deps.ram, inline), id);
     if (inlineDecision.kind === 'blocked')
       return { ...stalled(inlineDecision.reason, inlineDecision.message), role: undefined };
-    const observed = await this.#observe(desired.roleName);
-    const decision = decideRole({
-      // Inline policies are attached like any other policy of the role.
-      desired: { ...desired, policies: [...desired.policies, ...inlineRefs(inline)] },
-      observed,
-      binding: {
-        clusterId: this.#deps.cluster.clusterId,
-        namespace: binding.metadata.namespace,
-        name: binding.metadata.name,
-      },
-      retained: await this.#retainedRole(binding, observed.tags),
-    });
+    // Inline policies are attached like any other policy of the role.
+    const withInline = { ...desired, policies: [...desired.policies, ...inlineRefs(inline)] };
+    const decide = async (observed: ObservedRole): Promise<RoleDecision> =>
+      decideRole({
+        desired: withInline,
+        observed,
+        binding: { clusterId: id.clusterId, namespace: id.namespace, name: id.name },
+        retained: await this.#retainedRole(binding, observed.tags),
+      });
+    const key = `${id.namespace}/${id.name}`;
+    const plan = planObservation(binding, this.#lastHalf.get(key));
+    let observed = await this.#observe(desired.roleName, plan, binding);
+    let decision = await decide(observed);
+    if (plan.kind === 'half') this.#lastHalf.set(key, plan.read);
+    else this.#lastHalf.delete(key);
+    if (plan.kind === 'half' && observed.role && !isNoOp(decision)) {
+      // The assumed half may be what differs: decide again on everything RAM says before acting.
+      observed = await this.#complete(desired.roleName, observed, plan.read);
+      decision = await decide(observed);
+    }
     const role = { name: desired.roleName, arn: desired.roleArn };
     if (decision.kind === 'blocked')
       return { ...stalled(decision.reason, decision.message), role: undefined };
@@ -200,7 +221,7 @@ export class BindingReconciler {
     );
     await this.#applyRole(binding, desired, decision, progress);
     // Leftovers are looked up (by tags) only when this binding has or had inline policies, so a
-    // binding without any keeps its 3 reads per resync (resync.ts); deletion always looks.
+    // binding without any keeps its 2 reads per resync (resync.ts); deletion always looks.
     if (inline.length > 0 || (binding.status?.inlinePolicies ?? []).length > 0)
       await deleteOwnedInline(
         this.#deps.ram,
@@ -258,10 +279,24 @@ export class BindingReconciler {
     };
   }
 
-  async #observe(roleName: string): Promise<ObservedRole> {
+  async #observe(
+    roleName: string,
+    plan: ObservationPlan,
+    binding: PodIdentityBinding,
+  ): Promise<ObservedRole> {
     const { ram } = this.#deps;
     const role = await ram.getRole(roleName);
     if (!role) return { role: undefined, tags: {}, attached: [] };
+    if (plan.kind === 'half') {
+      const assumed = assumedHalf(binding, {
+        clusterId: this.#deps.cluster.clusterId,
+        namespace: binding.metadata.namespace,
+        name: binding.metadata.name,
+      });
+      if (plan.read === 'tags')
+        return { role, tags: await ram.listRoleTags(roleName), attached: assumed.attached };
+      return { role, tags: assumed.tags, attached: await ram.listPoliciesForRole(roleName) };
+    }
     const [tags, attached] = await Promise.all([
       ram.listRoleTags(roleName),
       ram.listPoliciesForRole(roleName),
@@ -269,10 +304,17 @@ export class BindingReconciler {
     return { role, tags, attached };
   }
 
+  /** Reads the half a drift check assumed (the role and the other half are already read). */
+  async #complete(roleName: string, observed: ObservedRole, read: Half): Promise<ObservedRole> {
+    const { ram } = this.#deps;
+    if (read === 'tags') return { ...observed, attached: await ram.listPoliciesForRole(roleName) };
+    return { ...observed, tags: await ram.listRoleTags(roleName) };
+  }
+
   async #applyRole(
     binding: PodIdentityBinding,
     desired: DesiredState,
-    decision: Extract<ReturnType<typeof decideRole>, { kind: 'act' }>,
+    decision: Extract<RoleDecision, { kind: 'act' }>,
     progress: Progress,
   ): Promise<void> {
     const { ram } = this.#deps;

@@ -4,6 +4,11 @@ import {
   type CoreV1Api,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
+import {
+  METADATA_LIST_ACCEPT,
+  metadataInformerFactory,
+  projectMetadata,
+} from './metadata-informer.ts';
 import { isConflict, isNotFound, type KubeClients } from './client.ts';
 import {
   startResilientInformer,
@@ -21,7 +26,18 @@ export function serviceAccountInformer(
     name: 'serviceaccounts',
     kubeConfig: kube.kubeConfig,
     path: '/api/v1/serviceaccounts',
-    list: () => kube.core.listServiceAccountForAllNamespaces(),
+    // Metadata only (metadata-informer.ts): nothing reads a cached ServiceAccount's secrets.
+    list: async () => {
+      const list = await kube.core.listServiceAccountForAllNamespaces(
+        {},
+        setHeaderOptions('Accept', METADATA_LIST_ACCEPT),
+      );
+      return {
+        metadata: { resourceVersion: list.metadata?.resourceVersion },
+        items: list.items.map((sa) => projectMetadata(sa) as V1ServiceAccount),
+      };
+    },
+    informerFactory: metadataInformerFactory,
     ...options,
   });
 }

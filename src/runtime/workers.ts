@@ -65,7 +65,7 @@ export async function runWorkers(
         const outcome = await reconcile(key, AbortSignal.timeout(reconcileTimeoutMs));
         queue.forget(key);
         if (outcome.requeueAfterMs !== undefined)
-          queue.addAfter(key, jitter(outcome.requeueAfterMs));
+          queue.addAfter(key, jitter(outcome.requeueAfterMs), { replace: true });
         hooks.onResult?.(key, 'success', performance.now() - started);
       } catch (error) {
         // A cloud retry-after (throttling) is the account's state, not this binding's fault: the

@@ -31,7 +31,14 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #delayed = new Map<string, { at: number; cancel(): void }>();
+  /**
+   * Delayed keys: when each is due, and one min-heap over them with a single timer for the
+   * earliest (not a timer per key: 5000 converged bindings each waiting for a resync cost one
+   * timer). Heap entries superseded by a later addAfter are skipped when they surface.
+   */
+  readonly #delayed = new Map<string, number>();
+  readonly #heap = new DelayHeap();
+  #timer: { at: number; cancel(): void } | undefined;
   readonly #waiters: ((key: string | undefined) => void)[] = [];
   #shuttingDown = false;
   #drained: (() => void) | undefined;
@@ -119,19 +126,66 @@ export class WorkQueue {
     this.#dispatch();
   }
 
-  /** Adds the key after `ms`; an earlier pending delay for the same key wins. */
-  addAfter(key: string, ms: number): void {
+  /**
+   * Adds the key after `ms`; an earlier pending delay for the same key wins, unless `replace`
+   * (a successful pass schedules its resync from now: a check made early because of an event
+   * moves the next one back, so a binding is checked once per period, not once per period plus
+   * once per event).
+   */
+  addAfter(key: string, ms: number, options: { replace?: boolean } = {}): void {
     if (this.#shuttingDown) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.#delayed.delete(key);
+      return this.add(key);
+    }
     const at = this.#clock.now() + ms;
     const pending = this.#delayed.get(key);
-    if (pending && pending.at <= at) return;
-    pending?.cancel();
-    const timer = this.#clock.setTimeout(() => {
-      this.#delayed.delete(key);
-      this.add(key);
-    }, ms);
-    this.#delayed.set(key, { at, cancel: () => timer.cancel() });
+    if (pending !== undefined && pending <= at && !options.replace) return;
+    this.#delayed.set(key, at);
+    this.#heap.push(key, at);
+    this.#arm();
+  }
+
+  /** Keys waiting for their delay (each counted once). */
+  delayedLen(): number {
+    return this.#delayed.size;
+  }
+
+  /** Keeps the one timer set for the earliest due key. */
+  #arm(): void {
+    this.#dropStale();
+    const next = this.#heap.peek();
+    if (next === undefined || (this.#timer && this.#timer.at <= next.at)) return;
+    this.#timer?.cancel();
+    const at = next.at;
+    const handle = this.#clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#fire();
+      },
+      Math.max(0, at - this.#clock.now()),
+    );
+    this.#timer = { at, cancel: () => handle.cancel() };
+  }
+
+  #fire(): void {
+    const now = this.#clock.now();
+    for (;;) {
+      this.#dropStale();
+      const next = this.#heap.peek();
+      if (next === undefined || next.at > now) break;
+      this.#heap.pop();
+      this.#delayed.delete(next.key);
+      this.add(next.key);
+    }
+    this.#arm();
+  }
+
+  #dropStale(): void {
+    for (let top = this.#heap.peek(); top; top = this.#heap.peek()) {
+      if (this.#delayed.get(top.key) === top.at) return;
+      this.#heap.pop();
+    }
   }
 
   /** Exponential per-key backoff; returns the delay used. */
@@ -182,8 +236,10 @@ export class WorkQueue {
   /** Stops handing out keys; resolves once in-flight keys are done. Queued keys are dropped. */
   async shutDownWithDrain(): Promise<void> {
     this.#shuttingDown = true;
-    for (const pending of this.#delayed.values()) pending.cancel();
+    this.#timer?.cancel();
+    this.#timer = undefined;
     this.#delayed.clear();
+    this.#heap.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
     this.#flows.clear();
     this.#rotation.length = 0;
@@ -201,4 +257,46 @@ export class WorkQueue {
 export function namespaceOf(key: string): string {
   const slash = key.indexOf('/');
   return slash < 0 ? key : key.slice(0, slash);
+}
+
+/** A binary min-heap of (key, due time). */
+class DelayHeap {
+  readonly #items: { key: string; at: number }[] = [];
+
+  push(key: string, at: number): void {
+    const items = this.#items;
+    items.push({ key, at });
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent]!.at <= items[i]!.at) break;
+      [items[parent], items[i]] = [items[i]!, items[parent]!];
+      i = parent;
+    }
+  }
+
+  peek(): { key: string; at: number } | undefined {
+    return this.#items[0];
+  }
+
+  pop(): void {
+    const items = this.#items;
+    const last = items.pop();
+    if (last === undefined || items.length === 0) return;
+    items[0] = last;
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < items.length && items[l]!.at < items[min]!.at) min = l;
+      if (r < items.length && items[r]!.at < items[min]!.at) min = r;
+      if (min === i) return;
+      [items[min], items[i]] = [items[i]!, items[min]!];
+      i = min;
+    }
+  }
+
+  clear(): void {
+    this.#items.length = 0;
+  }
 }

@@ -144,7 +144,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
       await applyReadyBinding(ns, 'three');
       const readyz = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`);
       expect(readyz.status).toBe(200);
-      // Every binding this operator sees costs 3 reads per check, at most half of 0.01 calls/s.
+      // Every binding this operator sees costs 2 reads per check, at most half of 0.01 calls/s.
       const { stdout: seen } = await kubectl(cp.kubeconfigPath, [
         'get',
         'pib',
@@ -155,7 +155,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
         'name',
       ]);
       const bindings = seen.trim().split('\n').length;
-      const stretched = `rrsa_resync_period_seconds ${bindings * 600}\n`;
+      const stretched = `rrsa_resync_period_seconds ${bindings * 400}\n`;
       await eventually(
         stretched.trim(),
         async () => {

@@ -4,11 +4,6 @@ import {
   type CoreV1Api,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
-import {
-  METADATA_LIST_ACCEPT,
-  metadataInformerFactory,
-  projectMetadata,
-} from './metadata-informer.ts';
 import { isConflict, isNotFound, type KubeClients } from './client.ts';
 import {
   startResilientInformer,
@@ -26,18 +21,7 @@ export function serviceAccountInformer(
     name: 'serviceaccounts',
     kubeConfig: kube.kubeConfig,
     path: '/api/v1/serviceaccounts',
-    // Metadata only (metadata-informer.ts): nothing reads a cached ServiceAccount's secrets.
-    list: async () => {
-      const list = await kube.core.listServiceAccountForAllNamespaces(
-        {},
-        setHeaderOptions('Accept', METADATA_LIST_ACCEPT),
-      );
-      return {
-        metadata: { resourceVersion: list.metadata?.resourceVersion },
-        items: list.items.map((sa) => projectMetadata(sa) as V1ServiceAccount),
-      };
-    },
-    informerFactory: metadataInformerFactory,
+    list: () => kube.core.listServiceAccountForAllNamespaces(),
     ...options,
   });
 }

@@ -1,4 +1,6 @@
 import type { KubernetesObject, V1ServiceAccount } from '@kubernetes/client-node';
+import { namespaceOptIn } from '../kube/namespaces.ts';
+import { INJECTION_LABEL } from '../webhook/constants.ts';
 import { describeApiError } from '../kube/api-errors.ts';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
 import type { RamPort } from '../cloud/ports.ts';
@@ -130,6 +132,7 @@ export class BindingController {
         new ServiceAccountClient(kube.core, this.#serviceAccounts),
       ),
       events: options.events,
+      namespaces: namespaceOptIn(kube.core, INJECTION_LABEL),
       now: () => new Date(),
       resyncMs: () => {
         const periodMs =

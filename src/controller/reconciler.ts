@@ -8,6 +8,7 @@ import { formatProblems, validateSpec } from '../api/validate.ts';
 import { CloudError } from '../cloud/errors.ts';
 import type { PolicyRef } from '../cloud/ports.ts';
 import { sameJson } from '../identity/trust-policy.ts';
+import { INJECTION_LABEL } from '../webhook/constants.ts';
 import type { InvolvedObject } from '../kube/events.ts';
 import { serviceAccountHolder } from './conflicts.ts';
 import {
@@ -172,6 +173,10 @@ export class BindingReconciler {
     }
   }
 
+  async #namespaceOptedIn(binding: PodIdentityBinding): Promise<boolean | undefined> {
+    return this.#deps.namespaces?.injectionEnabled(binding.metadata.namespace);
+  }
+
   async #converge(
     binding: PodIdentityBinding,
     desired: DesiredState,
@@ -235,7 +240,7 @@ export class BindingReconciler {
       ready,
       reason: ready ? 'Bound' : serviceAccount.reason,
       message: ready
-        ? `pods of ServiceAccount ${binding.spec.serviceAccountName} can assume ${desired.roleArn}`
+        ? readyMessage(binding, desired.roleArn, await this.#namespaceOptedIn(binding))
         : serviceAccount.message,
       stalled: false,
       reconciling: false,
@@ -486,4 +491,19 @@ function stalled(reason: string, message: string): Outcome {
 
 function describePolicies(policies: readonly (PolicySpec | PolicyRef)[]): string {
   return policies.length === 0 ? 'no policies requested' : policies.map(policyKey).join(', ');
+}
+
+/**
+ * Ready means the role is usable. Whether pods get it also needs the webhook's opt-in label; a
+ * Ready that says "pods can assume" while the webhook skips every pod misleads, so it says so.
+ */
+export function readyMessage(
+  binding: PodIdentityBinding,
+  roleArn: string,
+  namespaceOptedIn: boolean | undefined,
+): string {
+  const base = `pods of ServiceAccount ${binding.spec.serviceAccountName} can assume ${roleArn}`;
+  if (namespaceOptedIn !== false) return base;
+  const ns = binding.metadata.namespace;
+  return `${base}, but namespace ${ns} is not labelled ${INJECTION_LABEL}=on, so the webhook injects only into pods labelled so: kubectl label namespace ${ns} ${INJECTION_LABEL}=on`;
 }

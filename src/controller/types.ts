@@ -53,6 +53,13 @@ export interface ReconcilerDeps {
   now: () => Date;
   /** Resync period: a converged binding is looked at again after this long (drift repair). */
   resyncMs: () => number;
+  /** Reads whether a namespace opted in to injection, so Ready can say when pods get nothing. */
+  namespaces?: NamespaceOptIn;
+}
+
+export interface NamespaceOptIn {
+  /** true/false from the namespace's injection label; undefined when it cannot be read. */
+  injectionEnabled(namespace: string): Promise<boolean | undefined>;
 }
 
 export interface ReconcileResult {

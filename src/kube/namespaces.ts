@@ -36,3 +36,29 @@ export class NamespaceClient {
 function toView(ns: V1Namespace): NamespaceView {
   return { name: ns.metadata?.name ?? '', labels: { ...(ns.metadata?.labels ?? {}) } };
 }
+
+/**
+ * The controller's view: does a namespace opt in to injection? One bounded GET per reconcile of
+ * a converged binding (cheap beside its RAM reads); undefined when it cannot be read, so an
+ * unreadable namespace never changes what Ready says.
+ */
+export function namespaceOptIn(
+  core: CoreV1Api,
+  label: string,
+  timeoutMs = 2000,
+): { injectionEnabled(namespace: string): Promise<boolean | undefined> } {
+  return {
+    async injectionEnabled(namespace: string): Promise<boolean | undefined> {
+      try {
+        const ns = await withTimeout(
+          core.readNamespace({ name: namespace }),
+          timeoutMs,
+          `GET namespace ${namespace}`,
+        );
+        return ns.metadata?.labels?.[label] === 'on';
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

@@ -2,6 +2,7 @@ import type { AccountMapping } from '../api/account-mapping.ts';
 import type { PodIdentityBinding } from '../api/types.ts';
 import { bindingFixture } from '../../test/support/fakes.ts';
 import { decideRoute, deletionRoute, previousAccount } from './account-route.ts';
+import { classifyRoleOwnership } from './ownership.ts';
 
 const HOME = '1111111111111111';
 const TEAM = '2222222222222222';
@@ -102,5 +103,26 @@ describe('deletionRoute', () => {
       homeAccountId: HOME,
     });
     expect(route).toMatchObject({ kind: 'stalled', reason: 'AccountUnreachable' });
+  });
+});
+
+describe('ownership with the account tag', () => {
+  const id = { clusterId: 'c1', namespace: 'team-a', name: 'app' };
+  const tags = {
+    'rrsa.dev/managed-by': 'rrsa-operator',
+    'rrsa.dev/cluster-id': 'c1',
+    'rrsa.dev/namespace': 'team-a',
+    'rrsa.dev/binding': 'app',
+  };
+  it.each([
+    ['a role from before the tag', tags, 'ours'],
+    ['a role of this account', { ...tags, 'rrsa.dev/account-id': TEAM }, 'ours'],
+    [
+      'a role tagged for another account',
+      { ...tags, 'rrsa.dev/account-id': HOME },
+      'other-binding',
+    ],
+  ])('%s', (_case, roleTags, kind) => {
+    expect(classifyRoleOwnership(roleTags, { ...id, accountId: TEAM }).kind).toBe(kind);
   });
 });

@@ -329,3 +329,21 @@ describe('AccountRouter', () => {
     expect(w.team.writes()).toEqual([]);
   });
 });
+
+describe('AccountRouter deletion without a way into the account', () => {
+  it('keeps the finalizer and says which account it cannot reach', async () => {
+    const w = world();
+    w.put('team-a');
+    await w.router.reconcile('team-a', 'app');
+    w.setMappings([]);
+    const stored = w.bindings.objects.get('team-a/app')!;
+    w.bindings.put({
+      ...stored,
+      metadata: { ...stored.metadata, deletionTimestamp: '2026-06-01T01:00:00Z' },
+    });
+    await expect(w.router.reconcile('team-a', 'app')).rejects.toThrow(/no AccountMapping reaches/);
+    expect(w.bindings.objects.has('team-a/app')).toBe(true);
+    expect(w.team.roles.size).toBe(1);
+    expect(w.ready('team-a')).toMatchObject({ reason: 'AccountUnreachable' });
+  });
+});

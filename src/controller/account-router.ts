@@ -69,8 +69,14 @@ export class AccountRouter {
       : decideRoute({ binding, resolution, homeAccountId });
     if (route.kind === 'home') return this.#home.reconcile(namespace, name, signal);
     if (route.kind === 'stalled') {
-      // Deletion cannot be finished, nor a silent move made: retried, never given up.
-      if (binding.metadata.deletionTimestamp) throw new RetryableError(route.message);
+      // A deletion that cannot reach the role's account is retried, never given up.
+      if (binding.metadata.deletionTimestamp) {
+        await this.#writeOutcome(binding, {
+          ...outcomeBase(route.reason, route.message),
+          reconciling: true,
+        });
+        throw new RetryableError(route.message);
+      }
       await this.#writeStalled(binding, route.reason, route.message);
       return {};
     }

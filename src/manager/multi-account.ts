@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { AccountClients } from '../cloud/account-clients.ts';
 import { AlibabaRam } from '../cloud/alibaba-ram.ts';
-import { AlibabaIms, type AlibabaSts } from '../cloud/alibaba-sts-ims.ts';
+import { AlibabaIms } from '../cloud/alibaba-sts-ims.ts';
+import type { StsPort } from '../cloud/ports.ts';
 import type { CallHooks } from '../cloud/call.ts';
 import { issuerFingerprint } from '../cloud/issuer-fingerprint.ts';
 import { createSdkClients, type CloudEndpoints } from '../cloud/sdk-clients.ts';
@@ -15,7 +16,7 @@ import { TokenBucket } from '../runtime/rate-limiter.ts';
  */
 export function multiAccountOptions(input: {
   endpoints: CloudEndpoints;
-  homeSts: AlibabaSts;
+  homeSts: StsPort;
   hooksFor: (limiter: TokenBucket) => CallHooks;
   limiter: { qps: number; burst: number; fair: boolean };
   issuerUrl: string;

@@ -1,39 +1,13 @@
 import { ANNOTATION_ROLE_NAME } from '../api/types.ts';
-import { DEFAULT_GUARDRAILS } from '../identity/guardrails.ts';
-import {
-  FakeBindingStore,
-  FakeRam,
-  FakeServiceAccountStore,
-  RecordingEvents,
-  bindingFixture,
-  cloudError,
-} from '../../test/support/fakes.ts';
-import { BindingReconciler } from './reconciler.ts';
-import type { ClusterIdentity } from './types.ts';
+import { bindingFixture, cloudError, reconcilerWorld } from '../../test/support/fakes.ts';
 import { freshVerification, roleFingerprint } from './verified-role.ts';
 
-const cluster: ClusterIdentity = {
-  clusterId: 'c1',
-  accountId: '1234567890123456',
-  oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
-  issuerUrl: 'https://issuer.example',
-  roleNamePrefix: 'rrsa-',
-};
 const oss = { type: 'System' as const, name: 'AliyunOSSReadOnlyAccess' };
 const FRESH_MS = 9_000;
 
 function world() {
-  const ram = new FakeRam();
-  const bindings = new FakeBindingStore();
-  const serviceAccounts = new FakeServiceAccountStore();
   const clock = { ms: Date.parse('2026-06-01T00:00:00Z') };
-  const reconciler = new BindingReconciler({
-    cluster,
-    guardrails: DEFAULT_GUARDRAILS,
-    ram,
-    bindings,
-    serviceAccounts,
-    events: new RecordingEvents(),
+  const { ram, bindings, serviceAccounts, reconciler } = reconcilerWorld({
     now: () => new Date(clock.ms),
     resyncMs: () => 10_000,
     ramFreshMs: () => FRESH_MS,

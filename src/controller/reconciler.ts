@@ -9,7 +9,6 @@ import { CloudError } from '../cloud/errors.ts';
 import type { PolicyRef } from '../cloud/ports.ts';
 import { sameJson } from '../identity/trust-policy.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
-import type { InvolvedObject } from '../kube/events.ts';
 import { serviceAccountHolder } from './conflicts.ts';
 import {
   ANNOTATION_TAKE_OVER_RETAINED_ROLE,
@@ -34,6 +33,7 @@ import {
   type ObservationPlan,
 } from './drift-check.ts';
 import { finalizeBinding } from './finalize.ts';
+import { involvedObject } from './involved.ts';
 import {
   applyInline,
   bindingIdentity,
@@ -72,16 +72,6 @@ export class RetryableError extends Error {
     this.retryAfterMs = retryAfterMs;
     this.progressed = progressed;
   }
-}
-
-export function involvedObject(binding: PodIdentityBinding): InvolvedObject {
-  return {
-    apiVersion: binding.apiVersion,
-    kind: binding.kind,
-    namespace: binding.metadata.namespace,
-    name: binding.metadata.name,
-    uid: binding.metadata.uid,
-  };
 }
 
 /**

@@ -13,7 +13,8 @@ import { ackProviderName, oidcProviderArn, roleArn } from '../identity/arn.ts';
 import { sameJson } from '../identity/trust-policy.ts';
 import { ensureAccountProvider } from './account-provider.ts';
 import { decideRoute, deletionRoute, type Route } from './account-route.ts';
-import { BindingReconciler, involvedObject, RetryableError } from './reconciler.ts';
+import { involvedObject } from './involved.ts';
+import { BindingReconciler, RetryableError } from './reconciler.ts';
 import { computeStatus, type Outcome } from './status.ts';
 import type { ReconcileResult, ReconcilerDeps } from './types.ts';
 

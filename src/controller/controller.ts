@@ -147,6 +147,8 @@ export class BindingController {
       events: options.events,
       namespaces: namespaceOptIn(kube.core, INJECTION_LABEL),
       now: () => new Date(),
+      // 0.9: the resync pass, queued one period after the last check, must find it stale.
+      ramFreshMs: () => 0.9 * options.resyncMs,
       resyncMs: () => {
         const periodMs =
           options.ramQps === undefined

@@ -171,7 +171,12 @@ describe('adopted roles after a partial failure', () => {
     serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
     await reconciler.reconcile('team-a', 'app');
     expect(ram.roles.get(chooseRoleName(binding, cluster))?.tags).toEqual(
-      ownershipTags({ clusterId: 'c1', namespace: 'team-a', name: 'app' }),
+      ownershipTags({
+        clusterId: 'c1',
+        namespace: 'team-a',
+        name: 'app',
+        accountId: cluster.accountId,
+      }),
     );
     expect(serviceAccounts.annotations('team-a', 'app-sa')?.[ANNOTATION_ROLE_NAME]).toBe(
       chooseRoleName(binding, cluster),
@@ -253,7 +258,9 @@ describe('roles retained by a deleted binding', () => {
     await reconciler.reconcile('team-a', 'app');
     expect(ready()).toMatchObject({ status: 'True', reason: 'Bound' });
     const role = ram.roles.get('reports')!;
-    expect(role.tags).toEqual(ownershipTags({ ...gone, name: fresh.metadata.name }));
+    expect(role.tags).toEqual(
+      ownershipTags({ ...gone, name: fresh.metadata.name, accountId: cluster.accountId }),
+    );
     expect(role.attached).toEqual([oss]); // owned now: the spec is the whole truth
   });
 

@@ -205,7 +205,12 @@ export class BindingReconciler {
       decideRole({
         desired: withInline,
         observed,
-        binding: { clusterId: id.clusterId, namespace: id.namespace, name: id.name },
+        binding: {
+          clusterId: id.clusterId,
+          namespace: id.namespace,
+          name: id.name,
+          accountId: this.#deps.cluster.accountId,
+        },
         retained: await this.#retainedRole(binding, observed.tags),
       });
     const key = `${id.namespace}/${id.name}`;
@@ -292,6 +297,7 @@ export class BindingReconciler {
       },
       role: { name: desired.roleName, arn: desired.roleArn, ownership: verified.ownership },
       oidcProviderArn: this.#deps.cluster.oidcProviderArn,
+      accountId: this.#deps.cluster.accountId,
       attachedPolicies: verified.attachedPolicies,
       inlinePolicies: verified.inlinePolicies,
     };
@@ -415,6 +421,9 @@ export class BindingReconciler {
       roleName: desired.roleName,
       bindingName: binding.metadata.name,
       tokenExpirationSeconds: desired.tokenExpirationSeconds,
+      ...(this.#deps.cluster.crossAccount
+        ? { arns: { roleArn: desired.roleArn, oidcProviderArn: desired.target.providerArn } }
+        : {}),
     };
     const current = await serviceAccounts.get(namespace, name);
     if (!current) {

@@ -41,6 +41,8 @@ export interface Outcome {
   details: Partial<Record<DetailType, Detail>>;
   role?: { name: string; arn: string; ownership?: RoleOwnershipMode | undefined } | undefined;
   oidcProviderArn?: string | undefined;
+  /** The account the role lives in; undefined keeps what status said. */
+  accountId?: string | undefined;
   attachedPolicies?: PolicySpec[] | undefined;
   /** The owned Custom policies of spec.role.inlinePolicies; undefined keeps what status said. */
   inlinePolicies?: InlinePolicyStatus[] | undefined;
@@ -102,6 +104,8 @@ function carried(
   const status: PodIdentityBindingStatus = {};
   const provider = outcome.oidcProviderArn ?? previous?.oidcProviderArn;
   if (provider) status.oidcProviderArn = provider;
+  const accountId = outcome.accountId ?? previous?.accountId;
+  if (accountId) status.accountId = accountId;
   const attached = outcome.attachedPolicies ?? previous?.attachedPolicies;
   if (attached) status.attachedPolicies = attached;
   const inline = outcome.inlinePolicies ?? previous?.inlinePolicies;

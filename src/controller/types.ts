@@ -10,6 +10,11 @@ export interface ClusterIdentity {
   oidcProviderArn: string;
   issuerUrl: string;
   roleNamePrefix: string;
+  /**
+   * The roles live in another account than the cluster's (an AccountMapping): the ServiceAccount
+   * then carries the role and provider ARNs, which the webhook cannot derive from its own config.
+   */
+  crossAccount?: boolean;
 }
 
 export interface ServiceAccountState {

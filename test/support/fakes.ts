@@ -70,7 +70,7 @@ export class FakeRam implements RamPort {
   readonly calls: { method: string; args: readonly unknown[] }[] = [];
   before: BeforeHook | undefined;
 
-  readonly accountId = '1234567890123456';
+  readonly accountId: string = '1234567890123456';
 
   seedRole(name: string, fields: Partial<FakeRoleRecord> & { trustPolicy?: string } = {}): void {
     this.roles.set(name, {

@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1ServiceAccount } from '@kubernetes/client-node';
 import { namespaceOptIn } from '../kube/namespaces.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
 import { describeApiError } from '../kube/api-errors.ts';
@@ -6,7 +6,7 @@ import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts
 import type { RamPort } from '../cloud/ports.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import { KubeBindingStore } from '../kube/binding-store.ts';
-import type { KubeClients } from '../kube/client.ts';
+import type { KubeConnection } from '../kube/connect.ts';
 import type { EventSink } from '../kube/events.ts';
 import {
   logInformerError,
@@ -32,7 +32,7 @@ import {
 import type { ClusterIdentity } from './types.ts';
 
 export interface BindingControllerOptions {
-  kube: KubeClients;
+  kube: KubeConnection;
   cluster: ClusterIdentity;
   guardrails: Guardrails;
   ram: RamPort;
@@ -83,23 +83,16 @@ export class BindingController {
       metrics?.queueAdds.inc();
       metrics?.queueDepth.set(this.#queue.len());
     };
-    // Custom objects arrive as plain JSON (string timestamps), not client-node's typed models.
-    this.#bindings = startResilientInformer<KubernetesObject>({
+    // Custom objects arrive as plain JSON (string timestamps).
+    this.#bindings = startResilientInformer<PodIdentityBinding>({
       name: 'podidentitybindings',
-      kubeConfig: kube.kubeConfig,
+      rest: kube.rest,
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
-      list: async () =>
-        (await kube.custom.listClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
-        })) as never,
       onEvent: (event, object) => {
         if (event === 'add') this.#bindingCount++;
         if (event === 'delete') this.#bindingCount--;
-        const binding = object as unknown as PodIdentityBinding;
+        const binding = object;
         const key = bindingKey(binding.metadata.namespace, binding.metadata.name);
         const fingerprint = bindingFingerprint(binding);
         const seen = this.#seen.get(key);
@@ -115,7 +108,7 @@ export class BindingController {
           this.#queue.add(key);
       },
       onError: logInformerError(levelled(logger), 'binding'),
-    }) as unknown as ResilientInformer<PodIdentityBinding>;
+    });
     this.#ownsServiceAccountInformer = options.serviceAccounts === undefined;
     this.#serviceAccounts =
       options.serviceAccounts ??
@@ -127,12 +120,12 @@ export class BindingController {
       cluster: options.cluster,
       guardrails: options.guardrails,
       ram: options.ram,
-      bindings: new KubeBindingStore(kube.custom, this.#bindings),
+      bindings: new KubeBindingStore(kube.rest, this.#bindings),
       serviceAccounts: new KubeServiceAccountStore(
-        new ServiceAccountClient(kube.core, this.#serviceAccounts),
+        new ServiceAccountClient(kube.rest, this.#serviceAccounts),
       ),
       events: options.events,
-      namespaces: namespaceOptIn(kube.core, INJECTION_LABEL),
+      namespaces: namespaceOptIn(kube.rest, INJECTION_LABEL),
       now: () => new Date(),
       resyncMs: () => {
         const periodMs =

@@ -1,13 +1,12 @@
-import {
-  makeInformer,
-  type KubeConfig,
-  type KubernetesObject,
-  type ListPromise,
-} from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import { describeApiError, isTransientApiError } from './api-errors.ts';
+import { ListWatch, type KubeObject, type ObjectList } from './list-watch.ts';
+import type { KubeRest } from './rest.ts';
 
-/** The part of client-node's Informer this module drives (a seam for unit tests). */
+type KubernetesObject = KubeObject & { metadata?: { managedFields?: unknown } | undefined };
+type ListPromise<T> = () => Promise<ObjectList<T>>;
+
+/** The part of an informer (ListWatch) this module drives (a seam for unit tests). */
 export interface InformerLike<T> {
   on(event: 'add' | 'update' | 'delete', callback: (object: T) => void): void;
   on(event: 'error', callback: (error?: unknown) => void): void;
@@ -18,7 +17,7 @@ export interface InformerLike<T> {
 }
 
 export type InformerFactory = <T extends KubernetesObject>(
-  kubeConfig: KubeConfig,
+  rest: KubeRest,
   path: string,
   list: ListPromise<T>,
   labelSelector?: string,
@@ -28,19 +27,20 @@ export type InformerEvent = 'add' | 'update' | 'delete';
 
 export interface InformerOptions<T extends KubernetesObject> {
   name: string;
-  kubeConfig: KubeConfig;
-  /** API path to watch, for example /api/v1/serviceaccounts. */
+  rest: KubeRest;
+  /** API path to list and watch, for example /api/v1/serviceaccounts. */
   path: string;
-  list: ListPromise<T>;
+  /** Defaults to a GET of `path` (with the label selector). */
+  list?: ListPromise<T>;
   labelSelector?: string;
   onEvent?: (event: InformerEvent, object: T) => void;
   onError?: (error: unknown, retryInMs: number) => void;
-  /** Restart backoff bounds; client-node's informer stops for good on any non-timeout error. */
+  /** Restart backoff bounds; a ListWatch stops for good on any error but a 410 or a timeout. */
   minRetryMs?: number;
   maxRetryMs?: number;
   clock?: Clock;
   random?: () => number;
-  /** Defaults to client-node's makeInformer. */
+  /** Defaults to ListWatch. */
   informerFactory?: InformerFactory;
 }
 
@@ -96,14 +96,22 @@ export function startResilientInformer<T extends KubernetesObject>(
   let stopped = false;
   let timer: { cancel(): void } | undefined;
 
+  const fetchList: ListPromise<T> =
+    options.list ??
+    (() =>
+      options.rest.get<ObjectList<T>>(options.path, {
+        query: { labelSelector: options.labelSelector },
+      }));
   const list: ListPromise<T> = async () => {
-    const result = await options.list();
+    const result = await fetchList();
     listed = true;
     failures = 0;
     return result;
   };
-  const factory = options.informerFactory ?? (makeInformer as unknown as InformerFactory);
-  const informer = factory<T>(options.kubeConfig, options.path, list, options.labelSelector);
+  const factory: InformerFactory =
+    options.informerFactory ??
+    ((rest, path, listFn, labelSelector) => new ListWatch(rest, path, listFn, labelSelector));
+  const informer = factory<T>(options.rest, options.path, list, options.labelSelector);
 
   const scheduleRestart = (error: unknown): void => {
     if (stopped || timer) return;

@@ -20,7 +20,7 @@ describe('resilient informer cache', () => {
     await kubectl(cp.kubeconfigPath, ['create', 'serviceaccount', 'listed', '-n', ns]);
     const informer = startResilientInformer<V1ServiceAccount>({
       name: 'test-serviceaccounts',
-      kubeConfig: kube.kubeConfig,
+      rest: kube.rest,
       path: `/api/v1/namespaces/${ns}/serviceaccounts`,
       list: async () => {
         const list = await kube.core.listNamespacedServiceAccount({ namespace: ns });

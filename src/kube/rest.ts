@@ -1,6 +1,6 @@
-import type { Agent as HttpAgent} from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { Agent as HttpsAgent} from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { request as httpsRequest } from 'node:https';
 
 /** Every Kubernetes request ends after this long unless its caller passes a tighter signal. */

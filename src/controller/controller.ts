@@ -6,6 +6,7 @@ import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts
 import type { RamPort } from '../cloud/ports.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import { KubeBindingStore } from '../kube/binding-store.ts';
+import { projectBinding } from './binding-projection.ts';
 import type { KubeConnection } from '../kube/connect.ts';
 import type { EventSink } from '../kube/events.ts';
 import {
@@ -88,6 +89,7 @@ export class BindingController {
       name: 'podidentitybindings',
       rest: kube.rest,
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      project: projectBinding,
       ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
       onEvent: (event, object) => {
         if (event === 'add') this.#bindingCount++;

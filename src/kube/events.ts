@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KubeRest } from './rest.ts';
 
 export interface InvolvedObject {
@@ -48,7 +49,8 @@ export class KubeEventSink implements EventSink {
 
   record(object: InvolvedObject, type: EventType, reason: string, message: string): void {
     const key = `${object.namespace}/${object.kind}/${object.name}/${object.uid ?? ''}`;
-    const what = `${type}/${reason}/${message}`;
+    // A digest, not the message (up to 1 KiB), is what each of thousands of objects keeps.
+    const what = createHash('sha1').update(`${type}/${reason}/${message}`).digest('base64');
     const now = this.#now();
     const last = this.#recent.get(key);
     if (last?.what === what && now - last.at < this.#dedupeWindowMs) return;

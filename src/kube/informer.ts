@@ -1,6 +1,11 @@
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import { describeApiError, isTransientApiError } from './api-errors.ts';
-import { ListWatch, type KubeObject, type ObjectList } from './list-watch.ts';
+import {
+  ListWatch,
+  type KubeObject,
+  type ListWatchOptions,
+  type ObjectList,
+} from './list-watch.ts';
 import type { KubeRest } from './rest.ts';
 
 type KubernetesObject = KubeObject & { metadata?: { managedFields?: unknown } | undefined };
@@ -21,7 +26,13 @@ export type InformerFactory = <T extends KubernetesObject>(
   path: string,
   list: ListPromise<T>,
   labelSelector?: string,
+  options?: ListWatchOptions<T>,
 ) => InformerLike<T>;
+
+/** What a PartialObjectMetadata list and watch ask for: metadata only, no spec or secrets. */
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -32,6 +43,10 @@ export interface InformerOptions<T extends KubernetesObject> {
   path: string;
   /** Defaults to a GET of `path` (with the label selector). */
   list?: ListPromise<T>;
+  /** List and watch PartialObjectMetadata: for caches that read metadata only. */
+  metadataOnly?: boolean;
+  /** Trims each object to what is read before it is cached (see ListWatchOptions). */
+  project?: (object: T) => T;
   labelSelector?: string;
   onEvent?: (event: InformerEvent, object: T) => void;
   onError?: (error: unknown, retryInMs: number) => void;
@@ -101,6 +116,7 @@ export function startResilientInformer<T extends KubernetesObject>(
     (() =>
       options.rest.get<ObjectList<T>>(options.path, {
         query: { labelSelector: options.labelSelector },
+        accept: options.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
       }));
   const list: ListPromise<T> = async () => {
     const result = await fetchList();
@@ -110,8 +126,12 @@ export function startResilientInformer<T extends KubernetesObject>(
   };
   const factory: InformerFactory =
     options.informerFactory ??
-    ((rest, path, listFn, labelSelector) => new ListWatch(rest, path, listFn, labelSelector));
-  const informer = factory<T>(options.rest, options.path, list, options.labelSelector);
+    ((rest, path, listFn, labelSelector, listWatchOptions) =>
+      new ListWatch(rest, path, listFn, labelSelector, listWatchOptions));
+  const informer = factory<T>(options.rest, options.path, list, options.labelSelector, {
+    project: options.project,
+    watchAccept: options.metadataOnly ? METADATA_WATCH_ACCEPT : undefined,
+  });
 
   const scheduleRestart = (error: unknown): void => {
     if (stopped || timer) return;

@@ -13,6 +13,16 @@ export interface ObjectList<T> {
 
 type Verb = 'add' | 'update' | 'delete';
 
+export interface ListWatchOptions<T> {
+  /**
+   * Applied to every listed and watched object before it is cached or handed to listeners:
+   * keep only what is read (a fresh literal of one shape per object, ADR 0016).
+   */
+  project?: ((object: T) => T) | undefined;
+  /** The watch's Accept header (a metadata-only watch); the list function sets its own. */
+  watchAccept?: string | undefined;
+}
+
 interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: T & { code?: number };
@@ -31,6 +41,7 @@ export class ListWatch<T extends KubeObject> {
   readonly #path: string;
   readonly #list: () => Promise<ObjectList<T>>;
   readonly #labelSelector: string | undefined;
+  readonly #options: ListWatchOptions<T>;
   readonly #objects = new Map<string, Map<string, T>>();
   readonly #handlers: Record<Verb | 'error', ((value: never) => void)[]> = {
     add: [],
@@ -47,11 +58,13 @@ export class ListWatch<T extends KubeObject> {
     path: string,
     list: () => Promise<ObjectList<T>>,
     labelSelector?: string,
+    options: ListWatchOptions<T> = {},
   ) {
     this.#rest = rest;
     this.#path = path;
     this.#list = list;
     this.#labelSelector = labelSelector;
+    this.#options = options;
   }
 
   on(event: Verb, callback: (object: T) => void): void;
@@ -95,7 +108,7 @@ export class ListWatch<T extends KubeObject> {
     const listed = new Set<string>();
     for (const object of list.items ?? []) {
       listed.add(keyOf(object));
-      this.#upsert(object);
+      this.#upsert(this.#project(object));
     }
     for (const [namespace, inNamespace] of this.#objects)
       for (const [name, object] of inNamespace)
@@ -134,6 +147,7 @@ export class ListWatch<T extends KubeObject> {
           labelSelector: this.#labelSelector,
         },
         abort.signal,
+        this.#options.watchAccept,
       );
       for await (const line of createInterface({ input: response, crlfDelay: Infinity })) {
         if (line.length === 0) continue;
@@ -145,8 +159,9 @@ export class ListWatch<T extends KubeObject> {
             body: event.object,
           });
         }
-        if (event.type === 'ADDED' || event.type === 'MODIFIED') this.#upsert(event.object);
-        else if (event.type === 'DELETED') this.#remove(event.object);
+        if (event.type === 'ADDED' || event.type === 'MODIFIED')
+          this.#upsert(this.#project(event.object));
+        else if (event.type === 'DELETED') this.#remove(this.#project(event.object));
         this.#resourceVersion = event.object.metadata?.resourceVersion ?? this.#resourceVersion;
       }
       return 'ended';
@@ -157,6 +172,10 @@ export class ListWatch<T extends KubeObject> {
       clearTimeout(deadline);
       abort.abort();
     }
+  }
+
+  #project(object: T): T {
+    return this.#options.project ? this.#options.project(object) : object;
   }
 
   #upsert(object: T): void {

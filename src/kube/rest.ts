@@ -38,6 +38,8 @@ export interface RequestOptions {
   query?: Record<string, string | undefined> | undefined;
   body?: unknown;
   contentType?: string;
+  /** Default application/json; a metadata-only list or watch asks for PartialObjectMetadata. */
+  accept?: string | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -78,8 +80,9 @@ export class KubeRest {
     path: string,
     query: Record<string, string | undefined>,
     signal: AbortSignal,
+    accept?: string,
   ): Promise<IncomingMessage> {
-    const response = await this.#send('GET', path, { query }, signal);
+    const response = await this.#send('GET', path, { query, accept }, signal);
     const status = response.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       const text = await readAll(response);
@@ -112,7 +115,7 @@ export class KubeRest {
           signal,
           headers: {
             ...headers,
-            Accept: 'application/json',
+            Accept: options.accept ?? 'application/json',
             'User-Agent': 'rrsa-operator',
             ...(payload !== undefined
               ? {

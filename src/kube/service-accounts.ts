@@ -18,8 +18,29 @@ export function serviceAccountInformer(
     name: 'serviceaccounts',
     rest: kube.rest,
     path: '/api/v1/serviceaccounts',
+    metadataOnly: true,
+    project: projectServiceAccount,
     ...options,
   });
+}
+
+/**
+ * What the cache keeps of a ServiceAccount: the metadata the controller and webhook read (and
+ * resourceVersion for the watch), as one fresh literal. No `secrets`, no managedFields, and no
+ * typed V1ObjectMeta with deleted properties (a slow-mode property table per object).
+ */
+export function projectServiceAccount(sa: V1ServiceAccount): V1ServiceAccount {
+  const m = sa.metadata ?? {};
+  return {
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      annotations: m.annotations,
+      labels: m.labels,
+    },
+  };
 }
 
 /** A ServiceAccount as the controller and webhook see it: plain metadata only. */

@@ -38,6 +38,14 @@ export async function startWebhookLookup(
     name: 'webhook-namespaces',
     rest: clients.rest,
     path: '/api/v1/namespaces',
+    metadataOnly: true,
+    project: (ns) => ({
+      metadata: {
+        name: ns.metadata?.name,
+        resourceVersion: ns.metadata?.resourceVersion,
+        labels: ns.metadata?.labels,
+      },
+    }),
     ...(options.onError ? { onError: options.onError } : {}),
   });
   const serviceAccounts = new ServiceAccountClient(clients.rest, saInformer);

@@ -81,7 +81,7 @@ export function createKubeClients(
 /**
  * What KubeConfig.makeApiClient builds, plus a deadline on every request: client-node sets none,
  * so a call to an apiserver that stopped answering would wait for the OS (minutes). A caller's
- * own signal (see deadline.ts) is appended after this middleware and wins.
+ * own middleware is appended after this one and wins.
  */
 function apiConfiguration(kubeConfig: KubeConfig, requestTimeoutMs: number): Configuration {
   const cluster = kubeConfig.getCurrentCluster();

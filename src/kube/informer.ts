@@ -90,9 +90,9 @@ export interface ResilientInformer<T> extends ObjectStore<T> {
 }
 
 /**
- * client-node's informer emits `error` and stops on anything but a watch timeout (an apiserver
+ * A ListWatch emits `error` and stops on anything but a watch timeout or a 410 (an apiserver
  * restart, a network error, a 5xx on list). This restarts it with capped exponential backoff and
- * jitter; the backoff resets only once a LIST succeeds (client-node's `start()` resolves even
+ * jitter; the backoff resets only once a LIST succeeds (ListWatch's `start()` resolves even
  * when its list failed, so resolving proves nothing). `hasSynced()` is true only after a
  * successful LIST: until then the cache is empty, and acting on it (readiness, reconciles,
  * webhook lookups) would act on an empty world. A restart relists when the resourceVersion is
@@ -152,11 +152,11 @@ export function startResilientInformer<T extends KubernetesObject>(
     } catch (error) {
       scheduleRestart(error);
     }
-    // Only now are the listed items in the cache (client-node adds them after the list resolves).
+    // Only now are the listed items in the cache (ListWatch adds them after the list resolves).
     if (listed) synced = true;
   };
 
-  // client-node caches the very object it hands to handlers: dropping managedFields here keeps
+  // ListWatch caches the very object it hands to handlers: dropping managedFields here keeps
   // them out of the cache (controller-runtime's TransformStripManagedFields). They are often half
   // of a small object's size, and nothing reads them from a cache.
   const strip = (object: T): void => {

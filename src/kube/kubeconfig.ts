@@ -39,7 +39,7 @@ export function readKubeTarget(
   const fromEnv = env.KUBECONFIG?.split(delimiter).filter(Boolean) ?? [];
   if (fromEnv.length > 1) return undefined;
   if (fromEnv.length === 1) return fromFile(fromEnv[0]!);
-  const home = join(homedir(), '.kube', 'config');
+  const home = join(env.HOME ?? homedir(), '.kube', 'config');
   if (existsSync(home)) return fromFile(home);
   if (env.KUBERNETES_SERVICE_HOST && existsSync(join(saDir, 'token'))) return inCluster(env, saDir);
   return undefined;

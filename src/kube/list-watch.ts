@@ -118,8 +118,17 @@ export class ListWatch<T extends KubeObject> {
   }
 
   async #watchLoop(): Promise<void> {
+    let quickEnds = 0;
     while (!this.#stopped) {
+      const startedAt = Date.now();
       const outcome = await this.#watchOnce();
+      // A watch that ends at once, again and again (a proxy closing it), must not spin: back off
+      // 1 s doubling to 30 s, as client-node's ListWatch does; a watch that lasted resets it.
+      quickEnds = Date.now() - startedAt < 1000 ? quickEnds + 1 : 0;
+      if (outcome === 'ended' && quickEnds > 1)
+        await new Promise((r) =>
+          setTimeout(r, Math.min(1000 * 2 ** (quickEnds - 2), 30_000)).unref(),
+        );
       if (outcome === 'gone' && !(await this.#relist())) return;
       if (outcome instanceof Error) {
         if (!this.#stopped) this.#emitError(outcome);

@@ -1,5 +1,5 @@
-import type { KubernetesObject, V1ServiceAccount } from '@kubernetes/client-node';
-import { namespaceOptIn } from '../kube/namespaces.ts';
+import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
+import { namespaceOptIn, namespacePath } from '../kube/namespaces.ts';
 import { withTimeout } from '../kube/timeout.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
 import { describeApiError } from '../kube/api-errors.ts';
@@ -7,7 +7,8 @@ import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts
 import type { RamPort } from '../cloud/ports.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import { KubeBindingStore } from '../kube/binding-store.ts';
-import type { KubeClients } from '../kube/client.ts';
+import { projectBinding } from './binding-projection.ts';
+import type { KubeConnection } from '../kube/connect.ts';
 import type { EventSink } from '../kube/events.ts';
 import {
   logInformerError,
@@ -37,7 +38,7 @@ import {
 import type { ClusterIdentity } from './types.ts';
 
 export interface BindingControllerOptions {
-  kube: KubeClients;
+  kube: KubeConnection;
   cluster: ClusterIdentity;
   guardrails: Guardrails;
   ram: RamPort;
@@ -96,23 +97,17 @@ export class BindingController {
       metrics?.queueAdds.inc();
       metrics?.queueDepth.set(this.#queue.len());
     };
-    // Custom objects arrive as plain JSON (string timestamps), not client-node's typed models.
-    this.#bindings = startResilientInformer<KubernetesObject>({
+    // Custom objects arrive as plain JSON (string timestamps).
+    this.#bindings = startResilientInformer<PodIdentityBinding>({
       name: 'podidentitybindings',
-      kubeConfig: kube.kubeConfig,
+      rest: kube.rest,
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      project: projectBinding,
       ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
-      list: async () =>
-        (await kube.custom.listClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
-        })) as never,
       onEvent: (event, object) => {
         if (event === 'add') this.#bindingCount++;
         if (event === 'delete') this.#bindingCount--;
-        const binding = object as unknown as PodIdentityBinding;
+        const binding = object;
         const key = bindingKey(binding.metadata.namespace, binding.metadata.name);
         const fingerprint = bindingFingerprint(binding);
         const seen = this.#seen.get(key);
@@ -128,7 +123,7 @@ export class BindingController {
           this.#queue.add(key);
       },
       onError: logInformerError(levelled(logger), 'binding'),
-    }) as unknown as ResilientInformer<PodIdentityBinding>;
+    });
     this.#ownsServiceAccountInformer = options.serviceAccounts === undefined;
     this.#serviceAccounts =
       options.serviceAccounts ??
@@ -140,12 +135,12 @@ export class BindingController {
       cluster: options.cluster,
       guardrails: options.guardrails,
       ram: options.ram,
-      bindings: new KubeBindingStore(kube.custom, this.#bindings),
+      bindings: new KubeBindingStore(kube.rest, this.#bindings),
       serviceAccounts: new KubeServiceAccountStore(
-        new ServiceAccountClient(kube.core, this.#serviceAccounts),
+        new ServiceAccountClient(kube.rest, this.#serviceAccounts),
       ),
       events: options.events,
-      namespaces: namespaceOptIn(kube.core, INJECTION_LABEL),
+      namespaces: namespaceOptIn(kube.rest, INJECTION_LABEL),
       now: () => new Date(),
       // 0.9: the resync pass, queued one period after the last check, must find it stale.
       ramFreshMs: () => 0.9 * options.resyncMs,
@@ -264,12 +259,14 @@ export function maxWorkersPerNamespace(concurrency: number): number {
 
 /** A namespace's labels (one bounded GET), undefined when unreadable. */
 function namespaceLabels(
-  kube: KubeClients,
+  kube: KubeConnection,
 ): (namespace: string) => Promise<Record<string, string> | undefined> {
   return async (namespace) => {
     try {
       const ns = await withTimeout(
-        kube.core.readNamespace({ name: namespace }),
+        kube.rest.get<V1Namespace>(namespacePath(namespace), {
+          signal: AbortSignal.timeout(3000),
+        }),
         2000,
         `GET namespace ${namespace}`,
       );

@@ -11,7 +11,7 @@ import { BindingController } from '../controller/controller.ts';
 import type { ClusterIdentity } from '../controller/types.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import { DEFAULT_DENIED_ACTIONS } from '../identity/policy-grants.ts';
-import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
+import { connectKube } from '../kube/connect.ts';
 import { logInformerError } from '../kube/informer.ts';
 import { serviceAccountInformer } from '../kube/service-accounts.ts';
 import { KubeEventSink } from '../kube/events.ts';
@@ -140,7 +140,7 @@ export async function startManager(
           issuerCaFile: config.issuerCaFile,
         })
       : undefined;
-  const kube = createKubeClients(loadKubeConfig(config.kubeconfig));
+  const kube = await connectKube(config.kubeconfig);
   const guardrails: Guardrails = {
     allowedPolicies: config.allowedPolicies,
     deniedPolicies: config.deniedPolicies,
@@ -163,7 +163,7 @@ export async function startManager(
     cluster,
     guardrails,
     ram: new AlibabaRam(sdk.ram, hooks),
-    events: new KubeEventSink(kube.core, {
+    events: new KubeEventSink(kube.rest, {
       onError: (error) => logger.debug('event not written', { error: describeApiError(error) }),
     }),
     logger,
@@ -201,7 +201,7 @@ export async function startManager(
   let elector: LeaderElector | undefined;
   if (config.leaderElect) {
     elector = new LeaderElector({
-      coordination: kube.coordination,
+      rest: kube.rest,
       namespace: config.namespace,
       name: 'rrsa-operator-leader',
       identity: `${hostname()}_${process.pid}`,

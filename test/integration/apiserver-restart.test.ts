@@ -45,7 +45,7 @@ beforeAll(async () => {
     },
     guardrails: DEFAULT_GUARDRAILS,
     ram: new AlibabaRam(sdk.ram),
-    events: new KubeEventSink(kube.core),
+    events: new KubeEventSink(kube.rest),
     logger: createLogger('error', true),
     resyncMs: 600_000, // no resync to the rescue: only watch events can deliver the change
     concurrency: 2,

@@ -191,7 +191,7 @@ beforeAll(async () => {
     cluster,
     guardrails: DEFAULT_GUARDRAILS,
     ram: new AlibabaRam(sdk(emulator.rootKey).ram),
-    events: new KubeEventSink(kube.core),
+    events: new KubeEventSink(kube.rest),
     logger: createLogger('error', true),
     resyncMs: 60_000,
     concurrency: 4,

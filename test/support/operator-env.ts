@@ -84,7 +84,7 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
       cluster,
       guardrails: { ...DEFAULT_GUARDRAILS, ...options.guardrails },
       ram: new AlibabaRam(clients().ram, cloudCallHooks(metrics, limiter)),
-      events: new KubeEventSink(kube.core),
+      events: new KubeEventSink(kube.rest),
       logger: createLogger('error', true),
       resyncMs: options.resyncMs ?? 60_000,
       concurrency: options.concurrency ?? 4,

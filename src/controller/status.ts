@@ -81,9 +81,14 @@ export function computeStatus(
     })),
   ];
   const previous = binding.status;
+  // PodsCurrent is written by the pod checks (controller/pods/), not here: kept as it is.
+  const podsCurrent = previous?.conditions?.find((c) => c.type === ConditionType.PodsCurrent);
   const status: PodIdentityBindingStatus = {
     observedGeneration: generation,
-    conditions: mergeConditions(previous?.conditions, inputs, generation, now),
+    conditions: [
+      ...mergeConditions(previous?.conditions, inputs, generation, now),
+      ...(podsCurrent ? [podsCurrent] : []),
+    ],
   };
   const role = outcome.role ?? keptRole(previous);
   if (role) {
@@ -106,6 +111,7 @@ function carried(
   if (attached) status.attachedPolicies = attached;
   const inline = outcome.inlinePolicies ?? previous?.inlinePolicies;
   if (inline && inline.length > 0) status.inlinePolicies = inline;
+  if (previous?.pods) status.pods = previous.pods;
   return status;
 }
 

@@ -1,5 +1,6 @@
 import {
   AdmissionregistrationV1Api,
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -23,6 +24,7 @@ export interface KubeClients {
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
   admissionRegistration: AdmissionregistrationV1Api;
+  apps: AppsV1Api;
 }
 
 /** From an explicit kubeconfig file, else $KUBECONFIG, ~/.kube/config or in-cluster. */
@@ -69,6 +71,7 @@ export function createKubeClients(
     custom: new CustomObjectsApi(config),
     coordination: new CoordinationV1Api(config),
     admissionRegistration: new AdmissionregistrationV1Api(config),
+    apps: new AppsV1Api(config),
   };
 }
 

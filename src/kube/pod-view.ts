@@ -69,6 +69,20 @@ export interface RawPod {
   status?: { phase?: string };
 }
 
+/**
+ * Every injected pod repeats the same few strings (role and provider ARNs, the token path) and
+ * the same token volume: one shared copy of each instead of one per pod (parsed JSON never
+ * shares strings). Bounded: a cluster with more distinct values than this just stops sharing.
+ */
+const shared = new Map<string, unknown>();
+function share<T>(key: string, value: T): T {
+  const found = shared.get(key);
+  if (found !== undefined) return found as T;
+  if (shared.size < 10_000) shared.set(key, value);
+  return value;
+}
+const str = (value: string): string => share(`s:${value}`, value);
+
 function keepPrefixed(map: Record<string, string> | undefined): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [key, value] of Object.entries(map ?? {}))
@@ -83,8 +97,8 @@ function projectEnv(env: EnvVar[] | undefined): EnvVar[] | undefined {
     // valueFrom's content is irrelevant: its presence alone means "not our value".
     .map((e) =>
       e.valueFrom === undefined
-        ? { name: e.name, value: e.value ?? '' }
-        : { name: e.name, valueFrom: true },
+        ? { name: str(e.name), value: str(e.value ?? '') }
+        : { name: str(e.name), valueFrom: true },
     );
   return kept;
 }
@@ -95,7 +109,7 @@ function projectMounts(mounts: VolumeMount[] | undefined): VolumeMount[] | undef
     .filter(
       (m) => m.name === TOKEN_VOLUME_NAME || m.mountPath.replace(/\/+$/, '') === TOKEN_MOUNT_PATH,
     )
-    .map((m) => ({ name: m.name, mountPath: m.mountPath }));
+    .map((m) => ({ name: str(m.name), mountPath: str(m.mountPath) }));
 }
 
 function projectContainers(containers: Container[] | undefined): Container[] {
@@ -114,7 +128,11 @@ function projectVolumes(volumes: Volume[] | undefined): Volume[] {
   if (!Array.isArray(volumes)) return [];
   return volumes
     .filter((v) => v.name === TOKEN_VOLUME_NAME)
-    .map((v) => JSON.parse(JSON.stringify(v)) as Volume);
+    .map((v) => {
+      const json = JSON.stringify(v);
+      // Shared between pods, so frozen: nothing may change one pod's copy.
+      return share(`v:${json}`, Object.freeze(JSON.parse(json) as Volume));
+    });
 }
 
 function controllerOf(meta: RawMeta | undefined): OwnerRef | undefined {

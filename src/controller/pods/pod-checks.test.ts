@@ -101,6 +101,7 @@ function world(options: { allowPodRestart?: boolean; restartsPerMinute?: number 
   const put = (restartStalePods?: boolean): PodIdentityBinding => {
     const binding = bindingFixture({ namespace: NS, name: 'app', serviceAccountName: 'app-sa' });
     if (restartStalePods !== undefined) binding.spec.restartStalePods = restartStalePods;
+    binding.status = { observedGeneration: 1 };
     return bindings.put(binding);
   };
   const status = () => bindings.objects.get(`${NS}/app`)!.status!;
@@ -236,6 +237,15 @@ describe('PodChecks', () => {
       'DaemonSet/c',
     ]);
     expect(w.podsCurrent().reason).toBe('StalePodsRestarted');
+  });
+
+  it('waits for the first reconcile (no status yet) and writes nothing before it', async () => {
+    const w = world();
+    const binding = w.put();
+    w.bindings.put({ ...binding, status: undefined });
+    w.addPod('lonely', undefined, false);
+    expect(await w.checks.check(NS, 'app')).toEqual({ requeueAfterMs: 1000 });
+    expect(w.bindings.statusWrites).toEqual([]);
   });
 
   it('a deleted binding drops out of the gauge', async () => {

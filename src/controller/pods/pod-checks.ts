@@ -100,7 +100,10 @@ export class PodChecks {
       this.#setStale(`${namespace}/${name}`, namespace, 0);
       return {};
     }
-    if (!deps.pods.hasSynced()) return { requeueAfterMs: 1000 };
+    // Not before the first reconcile has written status: that pass adds the finalizer and would
+    // lose its write to ours (a conflict), and a status of PodsCurrent alone says nothing.
+    if (!deps.pods.hasSynced() || binding.status?.observedGeneration === undefined)
+      return { requeueAfterMs: 1000 };
     const ns = await deps.namespace(namespace);
     const sa = deps.serviceAccount(namespace, binding.spec.serviceAccountName);
     const tally = await this.#tally(binding, sa, ns);

@@ -33,6 +33,7 @@ export function podIdentityBindingCrd(): Record<string, unknown> {
             { name: 'Reason', type: 'string', jsonPath: `${readyCondition}.reason` },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
             { name: 'Role ARN', type: 'string', jsonPath: '.status.roleArn', priority: 1 },
+            { name: 'Account', type: 'string', jsonPath: '.status.accountId', priority: 1 },
             {
               name: 'Inline Policies',
               type: 'string',

@@ -242,6 +242,11 @@ export const statusSchema: JsonSchema = {
       'x-kubernetes-list-map-keys': ['type'],
     },
     roleName: { type: 'string', description: 'The RAM role the pods assume.' },
+    accountId: {
+      type: 'string',
+      description:
+        "The Alibaba Cloud account the role lives in: the cluster's own, or the one an AccountMapping assigns to this namespace.",
+    },
     roleArn: {
       type: 'string',
       description: 'Its ARN, as the webhook injects it (ALIBABA_CLOUD_ROLE_ARN).',

@@ -65,6 +65,8 @@ export interface PodIdentityBindingStatus {
   conditions?: Condition[];
   roleName?: string;
   roleArn?: string;
+  /** The account the role lives in (AccountMapping, docs/adr/0014-roles-in-other-accounts.md). */
+  accountId?: string;
   oidcProviderArn?: string;
   /** Created: the operator made the role and will delete it; Adopted: it only adds its statement. */
   roleOwnership?: RoleOwnershipMode;

@@ -152,6 +152,17 @@ export const OPTIONS: OptionSpec[] = [
     help: 'let bindings with spec.restartStalePods rollout-restart the Deployment/StatefulSet/DaemonSet of stale pods (needs config/pod-restart RBAC)',
   },
   {
+    key: 'accountMappings',
+    type: 'boolean',
+    default: true,
+    help: 'watch AccountMappings: bindings in mapped namespaces get their roles in another account (sts:AssumeRole into its management role)',
+  },
+  {
+    key: 'issuerCaFile',
+    type: 'string',
+    help: "CA (PEM) to build the issuer's TLS chain with, for the fingerprint of an OIDC provider the operator creates in a mapped account (default: system CAs)",
+  },
+  {
     key: 'namespace',
     type: 'string',
     default: 'rrsa-system',

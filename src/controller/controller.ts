@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1ServiceAccount } from '@kubernetes/client-node';
 import { namespaceOptIn } from '../kube/namespaces.ts';
+import { withTimeout } from '../kube/timeout.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
 import { describeApiError } from '../kube/api-errors.ts';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
@@ -20,6 +21,10 @@ import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { runInFlow } from '../runtime/flow.ts';
 import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
+import type { AccountMapping } from '../api/account-mapping.ts';
+import type { AccountClients } from '../cloud/account-clients.ts';
+import { accountMappingInformer } from '../kube/account-mappings.ts';
+import { AccountRouter } from './account-router.ts';
 import { BindingReconciler } from './reconciler.ts';
 import { startPodChecks, type PodChecksOptions, type RunningPodChecks } from './pods/wiring.ts';
 import { readsPerCheck, resyncPeriodMs } from './resync.ts';
@@ -54,6 +59,13 @@ export interface BindingControllerOptions {
   serviceAccounts?: ResilientInformer<V1ServiceAccount> | undefined;
   /** Stale-pod detection (and the opt-in restarts); off when not given. */
   podChecks?: PodChecksOptions | undefined;
+  /** Roles in other accounts (AccountMapping, docs/adr/0014); absent: the cluster's account only. */
+  multiAccount?: MultiAccountOptions | undefined;
+}
+
+export interface MultiAccountOptions {
+  accounts: AccountClients;
+  issuerFingerprint: () => Promise<string>;
 }
 
 /**
@@ -67,7 +79,8 @@ export class BindingController {
   readonly #bindings: ResilientInformer<PodIdentityBinding>;
   readonly #serviceAccounts: ResilientInformer<V1ServiceAccount>;
   readonly #ownsServiceAccountInformer: boolean;
-  readonly #reconciler: BindingReconciler;
+  readonly #reconciler: Pick<BindingReconciler, 'reconcile'>;
+  readonly #mappings: ResilientInformer<AccountMapping> | undefined;
   readonly #podChecks: RunningPodChecks | undefined;
   #workers: Promise<void> | undefined;
   #bindingCount = 0;
@@ -134,7 +147,7 @@ export class BindingController {
         onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
         onError: logInformerError(levelled(logger), 'ServiceAccount'),
       });
-    this.#reconciler = new BindingReconciler({
+    const deps: ConstructorParameters<typeof BindingReconciler>[0] = {
       cluster: options.cluster,
       guardrails: options.guardrails,
       ram: options.ram,
@@ -145,6 +158,8 @@ export class BindingController {
       events: options.events,
       namespaces: namespaceOptIn(kube.core, INJECTION_LABEL),
       now: () => new Date(),
+      // 0.9: the resync pass, queued one period after the last check, must find it stale.
+      ramFreshMs: () => 0.9 * options.resyncMs,
       resyncMs: () => {
         const periodMs =
           options.ramQps === undefined
@@ -158,7 +173,29 @@ export class BindingController {
         metrics?.resyncPeriod.set(periodMs / 1000);
         return periodMs;
       },
-    });
+    };
+    const multi = options.multiAccount;
+    this.#mappings = multi
+      ? accountMappingInformer(kube, {
+          // A mapping change may move any namespace: every binding is looked at again.
+          onChange: () => {
+            for (const b of this.#bindings.list())
+              this.#queue.add(bindingKey(b.metadata.namespace, b.metadata.name));
+          },
+          onError: logInformerError(levelled(logger), 'AccountMapping'),
+        })
+      : undefined;
+    const mappings = this.#mappings;
+    this.#reconciler =
+      multi && mappings
+        ? new AccountRouter({
+            home: deps,
+            mappings: () => mappings.list(),
+            namespaceLabels: namespaceLabels(kube),
+            accounts: multi.accounts,
+            issuerFingerprint: multi.issuerFingerprint,
+          })
+        : new BindingReconciler(deps);
     this.#podChecks =
       options.podChecks &&
       startPodChecks({
@@ -188,13 +225,16 @@ export class BindingController {
     return (
       this.#bindings.hasSynced() &&
       this.#serviceAccounts.hasSynced() &&
-      (this.#podChecks?.hasSynced() ?? true)
+      (this.#podChecks?.hasSynced() ?? true) &&
+      (this.#mappings?.hasSynced() ?? true)
     );
   }
 
   async start(): Promise<void> {
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.start();
-    // Pods first: a binding's first pod check should see every pod, not an empty cache.
+    // Mappings first: a binding reconciled before them would be judged against none.
+    await this.#mappings?.start();
+    // Pods before bindings: a binding's first pod check should see every pod, not an empty cache.
     await this.#podChecks?.start();
     await this.#bindings.start();
     const { logger, metrics, concurrency } = this.#o;
@@ -236,6 +276,7 @@ export class BindingController {
     await this.#workers;
     await this.#podChecks?.stop();
     await this.#bindings.stop();
+    await this.#mappings?.stop();
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.stop();
   }
 }
@@ -249,6 +290,24 @@ export class BindingController {
 export function maxWorkersPerNamespace(concurrency: number): number {
   if (concurrency < 4) return Math.max(1, concurrency);
   return concurrency - Math.max(1, Math.floor(concurrency / 8));
+}
+
+/** A namespace's labels (one bounded GET), undefined when unreadable. */
+function namespaceLabels(
+  kube: KubeClients,
+): (namespace: string) => Promise<Record<string, string> | undefined> {
+  return async (namespace) => {
+    try {
+      const ns = await withTimeout(
+        kube.core.readNamespace({ name: namespace }),
+        2000,
+        `GET namespace ${namespace}`,
+      );
+      return { ...(ns.metadata?.labels ?? {}) };
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 function errorReason(error: unknown): string {

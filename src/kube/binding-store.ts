@@ -17,6 +17,7 @@ const STATUS_FIELDS: (keyof PodIdentityBindingStatus)[] = [
   'conditions',
   'roleName',
   'roleArn',
+  'accountId',
   'oidcProviderArn',
   'roleOwnership',
   'attachedPolicies',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AlibabaRam } from '../cloud/alibaba-ram.ts';
 import { AlibabaIms, AlibabaSts } from '../cloud/alibaba-sts-ims.ts';
 import { createSdkClients } from '../cloud/sdk-clients.ts';
+import { multiAccountOptions } from './multi-account.ts';
 import { resolveClusterIdentity } from '../config/cluster-identity.ts';
 import type { RawConfig } from '../config/load.ts';
 import { BindingController } from '../controller/controller.ts';
@@ -78,6 +79,9 @@ export interface ManagerConfig {
    * exists for the fairness benchmark's comparison, which starts the manager in process.
    */
   ramFairQueuing?: boolean;
+  /** Watch AccountMappings (roles in other accounts); default true. */
+  accountMappings?: boolean;
+  issuerCaFile?: string;
 }
 
 export function toManagerConfig(raw: RawConfig): ManagerConfig {
@@ -109,20 +113,36 @@ export async function startManager(
     burst: config.ramBurst,
     fair: config.ramFairQueuing ?? true,
   });
-  const sdk = createSdkClients({
+  const endpoints = {
     region: config.region,
     ram: config.ramEndpoint,
     sts: config.stsEndpoint,
     ims: config.imsEndpoint,
     vpcEndpoints: config.vpcEndpoints,
     protocol: config.endpointProtocol,
-  });
+  };
+  const sdk = createSdkClients(endpoints);
   const hooks = cloudCallHooks(metrics, limiter);
   const cluster = await resolveClusterIdentity(config, {
     sts: new AlibabaSts(sdk.sts, hooks),
     ims: new AlibabaIms(sdk.ims, hooks),
   });
   logger.info('cluster identity', { ...cluster });
+  const multiAccount =
+    (config.accountMappings ?? true)
+      ? multiAccountOptions({
+          endpoints,
+          homeSts: new AlibabaSts(sdk.sts, hooks),
+          hooksFor: (accountLimiter) => cloudCallHooks(metrics, accountLimiter),
+          limiter: {
+            qps: config.ramQps,
+            burst: config.ramBurst,
+            fair: config.ramFairQueuing ?? true,
+          },
+          issuerUrl: cluster.issuerUrl,
+          issuerCaFile: config.issuerCaFile,
+        })
+      : undefined;
   const kube = createKubeClients(loadKubeConfig(config.kubeconfig));
   const guardrails: Guardrails = {
     allowedPolicies: config.allowedPolicies,
@@ -163,6 +183,7 @@ export async function startManager(
             injection: webhookConfig(config, cluster, logger).injection,
             allowPodRestart: config.allowPodRestart === true,
           },
+    multiAccount,
   });
   const health = new HealthServer(metrics.registry);
   let controllerRunning = false;
@@ -221,6 +242,7 @@ export async function startManager(
     isLeader: () => (elector ? elector.isLeader() : true),
     stop: async () => {
       limiter.close();
+      multiAccount?.close();
       if (controllerRunning) await controller.stop();
       await elector?.stop(true);
       await webhook?.stop();

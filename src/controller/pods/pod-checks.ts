@@ -11,7 +11,7 @@ import type { InjectionConfig } from '../../webhook/config.ts';
 import type { Namespace, ServiceAccount } from '../../webhook/types.ts';
 import { sameJson } from '../../identity/trust-policy.ts';
 import { serviceAccountHolder } from '../conflicts.ts';
-import { involvedObject } from '../reconciler.ts';
+import { involvedObject } from '../involved.ts';
 import type { BindingStore } from '../types.ts';
 import { classifyPod, type ExpectedIdentity } from './classify.ts';
 import {

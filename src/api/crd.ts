@@ -40,6 +40,7 @@ export function podIdentityBindingCrd(): Record<string, unknown> {
               jsonPath: '.status.inlinePolicies[*].policyName',
               priority: 1,
             },
+            { name: 'Stale Pods', type: 'integer', jsonPath: '.status.pods.stale', priority: 1 },
             { name: 'Message', type: 'string', jsonPath: `${readyCondition}.message`, priority: 1 },
           ],
           schema: { openAPIV3Schema: structural(bindingSchema) },

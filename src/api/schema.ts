@@ -169,6 +169,11 @@ export const specSchema: JsonSchema = {
       description:
         'Delete: deleting the binding deletes a role the operator created (an adopted role only loses its statement and policies). Retain: the role is kept.',
     },
+    restartStalePods: {
+      type: 'boolean',
+      description:
+        'Rollout-restart the Deployment, StatefulSet or DaemonSet of pods running with a stale identity (once per identity change), when the operator runs with --allow-pod-restart. Bare pods are only reported.',
+    },
   },
   additionalProperties: false,
   'x-kubernetes-validations': [
@@ -271,6 +276,21 @@ export const statusSchema: JsonSchema = {
           name: { type: 'string', description: 'The spec.role.inlinePolicies entry.' },
           policyName: { type: 'string', description: 'The Custom RAM policy.' },
           defaultVersion: { type: 'string', description: 'Its default version, for example v2.' },
+        },
+      },
+    },
+    pods: {
+      type: 'object',
+      description:
+        'Pods running as the ServiceAccount: current carry what the webhook injects now, stale do not (condition PodsCurrent names them).',
+      required: ['total', 'current', 'stale'],
+      properties: {
+        total: { type: 'integer', minimum: 0, description: 'Running or pending pods.' },
+        current: { type: 'integer', minimum: 0, description: 'Pods with the current identity.' },
+        stale: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Pods without it: created before the wiring, or with another role.',
         },
       },
     },

@@ -42,6 +42,8 @@ export interface PodIdentityBindingSpec {
   role?: RoleSpec;
   tokenExpirationSeconds?: number;
   deletionPolicy?: DeletionPolicy;
+  /** Rollout-restart workloads of stale pods (needs the manager's --allow-pod-restart too). */
+  restartStalePods?: boolean;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -70,6 +72,14 @@ export interface PodIdentityBindingStatus {
   roleOwnership?: RoleOwnershipMode;
   attachedPolicies?: PolicySpec[];
   inlinePolicies?: InlinePolicyStatus[];
+  pods?: PodCounts;
+}
+
+/** Pods of the ServiceAccount: whether they carry what the webhook would inject now. */
+export interface PodCounts {
+  total: number;
+  current: number;
+  stale: number;
 }
 
 export interface InlinePolicyStatus {
@@ -110,6 +120,8 @@ export const ConditionType = {
   TrustPolicyReady: 'TrustPolicyReady',
   PoliciesReady: 'PoliciesReady',
   ServiceAccountReady: 'ServiceAccountReady',
+  /** Not part of Ready: pods created before the wiring keep running without it. */
+  PodsCurrent: 'PodsCurrent',
 } as const;
 
 /** Annotations the webhook (and ack-pod-identity-webhook) read from the ServiceAccount. */

@@ -140,6 +140,18 @@ export const OPTIONS: OptionSpec[] = [
     help: 'let bindings adopt pre-existing roles (spec.role.adopt)',
   },
   {
+    key: 'podChecks',
+    type: 'boolean',
+    default: true,
+    help: 'watch pods of bound ServiceAccounts and report stale ones (status.pods, PodsCurrent)',
+  },
+  {
+    key: 'allowPodRestart',
+    type: 'boolean',
+    default: false,
+    help: 'let bindings with spec.restartStalePods rollout-restart the Deployment/StatefulSet/DaemonSet of stale pods (needs config/pod-restart RBAC)',
+  },
+  {
     key: 'accountMappings',
     type: 'boolean',
     default: true,

@@ -27,6 +27,7 @@ import type { AccountClients } from '../cloud/account-clients.ts';
 import { accountMappingInformer } from '../kube/account-mappings.ts';
 import { AccountRouter } from './account-router.ts';
 import { BindingReconciler } from './reconciler.ts';
+import { startPodChecks, type PodChecksOptions, type RunningPodChecks } from './pods/wiring.ts';
 import { readsPerCheck, resyncPeriodMs } from './resync.ts';
 import {
   bindingFingerprint,
@@ -57,6 +58,8 @@ export interface BindingControllerOptions {
   bindingSelector?: string | undefined;
   /** A ServiceAccount informer shared with the webhook; started here when not given. */
   serviceAccounts?: ResilientInformer<V1ServiceAccount> | undefined;
+  /** Stale-pod detection (and the opt-in restarts); off when not given. */
+  podChecks?: PodChecksOptions | undefined;
   /** Roles in other accounts (AccountMapping, docs/adr/0014); absent: the cluster's account only. */
   multiAccount?: MultiAccountOptions | undefined;
 }
@@ -79,6 +82,7 @@ export class BindingController {
   readonly #ownsServiceAccountInformer: boolean;
   readonly #reconciler: Pick<BindingReconciler, 'reconcile'>;
   readonly #mappings: ResilientInformer<AccountMapping> | undefined;
+  readonly #podChecks: RunningPodChecks | undefined;
   #workers: Promise<void> | undefined;
   #bindingCount = 0;
   /** What one round of drift checks costs in RAM reads (sum of readsPerCheck over bindings). */
@@ -112,6 +116,8 @@ export class BindingController {
         const fingerprint = bindingFingerprint(binding);
         const seen = this.#seen.get(key);
         if (event === 'update' && seen?.fingerprint === fingerprint) return;
+        if (event === 'delete')
+          this.#podChecks?.onBindingDeleted(binding.metadata.namespace, binding.metadata.name);
         this.#readsPerRound -= seen?.reads ?? 0;
         if (event === 'delete') this.#seen.delete(key);
         else {
@@ -119,8 +125,13 @@ export class BindingController {
           this.#readsPerRound += reads;
           this.#seen.set(key, { fingerprint, reads });
         }
-        for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
+        for (const key of keysForBinding(
+          binding,
+          this.#bindings.list(binding.metadata.namespace),
+        )) {
           this.#queue.add(key);
+          this.#podChecks?.enqueue(key);
+        }
       },
       onError: logInformerError(levelled(logger), 'binding'),
     });
@@ -180,20 +191,36 @@ export class BindingController {
             issuerFingerprint: multi.issuerFingerprint,
           })
         : new BindingReconciler(deps);
+    this.#podChecks =
+      options.podChecks &&
+      startPodChecks({
+        ...options.podChecks,
+        kube,
+        bindings: this.#bindings,
+        serviceAccounts: this.#serviceAccounts,
+        events: options.events,
+        logger,
+        resyncMs: options.resyncMs,
+        staleGauge: metrics?.stalePods,
+        backoff: options.backoff,
+      });
   }
 
   /** Called for ServiceAccount events (also when the informer is shared with the webhook). */
   onServiceAccountEvent(sa: V1ServiceAccount): void {
     const namespace = sa.metadata?.namespace ?? '';
     const name = sa.metadata?.name ?? '';
-    for (const key of keysForServiceAccount(namespace, name, this.#bindings.list(namespace)))
+    for (const key of keysForServiceAccount(namespace, name, this.#bindings.list(namespace))) {
       this.#queue.add(key);
+      this.#podChecks?.enqueue(key);
+    }
   }
 
   hasSynced(): boolean {
     return (
       this.#bindings.hasSynced() &&
       this.#serviceAccounts.hasSynced() &&
+      (this.#podChecks?.hasSynced() ?? true) &&
       (this.#mappings?.hasSynced() ?? true)
     );
   }
@@ -202,6 +229,8 @@ export class BindingController {
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.start();
     // Mappings first: a binding reconciled before them would be judged against none.
     await this.#mappings?.start();
+    // Pods before bindings: a binding's first pod check should see every pod, not an empty cache.
+    await this.#podChecks?.start();
     await this.#bindings.start();
     const { logger, metrics, concurrency } = this.#o;
     this.#workers = runWorkers(
@@ -240,6 +269,7 @@ export class BindingController {
   async stop(): Promise<void> {
     await this.#queue.shutDownWithDrain();
     await this.#workers;
+    await this.#podChecks?.stop();
     await this.#bindings.stop();
     await this.#mappings?.stop();
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.stop();

@@ -83,9 +83,14 @@ export function computeStatus(
     })),
   ];
   const previous = binding.status;
+  // PodsCurrent is written by the pod checks (controller/pods/), not here: kept as it is.
+  const podsCurrent = previous?.conditions?.find((c) => c.type === ConditionType.PodsCurrent);
   const status: PodIdentityBindingStatus = {
     observedGeneration: generation,
-    conditions: mergeConditions(previous?.conditions, inputs, generation, now),
+    conditions: [
+      ...mergeConditions(previous?.conditions, inputs, generation, now),
+      ...(podsCurrent ? [podsCurrent] : []),
+    ],
   };
   const role = outcome.role ?? keptRole(previous);
   if (role) {
@@ -93,7 +98,12 @@ export function computeStatus(
     status.roleArn = role.arn;
     if (role.ownership) status.roleOwnership = role.ownership;
   }
-  return { ...status, ...carried(outcome, previous) };
+  // status.pods is the pod checks' (controller/pods/): kept as it is, like PodsCurrent.
+  return {
+    ...status,
+    ...carried(outcome, previous),
+    ...(previous?.pods ? { pods: previous.pods } : {}),
+  };
 }
 
 /** Facts a pass that did not get that far keeps from the previous status. */

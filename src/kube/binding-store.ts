@@ -15,6 +15,7 @@ const STATUS_FIELDS: (keyof PodIdentityBindingStatus)[] = [
   'roleOwnership',
   'attachedPolicies',
   'inlinePolicies',
+  'pods',
 ];
 
 /** The controller's view of PodIdentityBindings: the informer cache, a GET on a miss, writes. */

@@ -1,5 +1,6 @@
 import {
   AdmissionregistrationV1Api,
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -28,6 +29,7 @@ export interface KubeClients extends KubeConnection {
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
   admissionRegistration: AdmissionregistrationV1Api;
+  apps: AppsV1Api;
 }
 
 /** From an explicit kubeconfig file, else $KUBECONFIG, ~/.kube/config or in-cluster. */
@@ -75,6 +77,7 @@ export function createKubeClients(
     custom: new CustomObjectsApi(config),
     coordination: new CoordinationV1Api(config),
     admissionRegistration: new AdmissionregistrationV1Api(config),
+    apps: new AppsV1Api(config),
   };
 }
 

@@ -54,6 +54,9 @@ export interface ManagerConfig {
   deniedActions?: string[];
   allowedRoleNames: string[];
   allowAdoption: boolean;
+  /** Optional for hand-built configs (the sandbox): pod checks on, restarts off. */
+  podChecks?: boolean;
+  allowPodRestart?: boolean;
   bindingSelector?: string;
   namespace: string;
   leaderElect: boolean;
@@ -172,6 +175,14 @@ export async function startManager(
     concurrency: config.concurrency,
     metrics,
     bindingSelector: config.bindingSelector,
+    // The webhook's own injection settings: pods are judged against what it injects.
+    podChecks:
+      config.podChecks === false
+        ? undefined
+        : {
+            injection: webhookConfig(config, cluster, logger).injection,
+            allowPodRestart: config.allowPodRestart === true,
+          },
     multiAccount,
   });
   const health = new HealthServer(metrics.registry);

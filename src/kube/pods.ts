@@ -1,83 +1,28 @@
-import {
-  ListWatch,
-  PatchStrategy,
-  Watch,
-  setHeaderOptions,
-  type KubeConfig,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
-import type { OwnerRef } from './pod-view.ts';
-import { projectPod, type PodView, type RawPod } from './pod-view.ts';
-import { isNotFound, type KubeClients } from './client.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { isNotFound } from './api-status.ts';
+import type { KubeConnection } from './connect.ts';
 import {
   startResilientInformer,
-  type InformerFactory,
-  type InformerLike,
   type InformerOptions,
   type ResilientInformer,
 } from './informer.ts';
-
-type WatchCallback = (phase: string, object: unknown, raw: unknown) => void;
+import type { OwnerRef } from './pod-view.ts';
+import { projectPod, type PodView, type RawPod } from './pod-view.ts';
+import { MERGE_PATCH, type KubeRest } from './rest.ts';
 
 /**
- * client-node's ListWatch caches the very object a watch event carries. This wraps the real
- * Watch (same kubeconfig, same request) and hands the cache each pod projected into a PodView,
- * so no full pod is ever kept; the list function projects its items the same way. ERROR events
- * carry a Status (410 Gone) and pass through untouched, so relists work as before.
+ * Every pod in the cluster, projected into a PodView before it is cached (the list's items and
+ * every watch event alike), so no full pod is ever kept: the pod-identity checks' only pod read.
  */
-const projectingFactory: InformerFactory = <T extends KubernetesObject>(
-  kubeConfig: KubeConfig,
-  path: string,
-  list: () => Promise<{ metadata?: { resourceVersion?: string }; items: T[] }>,
-  labelSelector?: string,
-): InformerLike<T> => {
-  const inner = new Watch(kubeConfig);
-  const watch = {
-    watch: (
-      watchPath: string,
-      query: Record<string, string | number | boolean | undefined>,
-      callback: WatchCallback,
-      done: (error: unknown) => void,
-    ) =>
-      inner.watch(
-        watchPath,
-        query,
-        (phase: string, object: unknown, raw: unknown) =>
-          callback(phase, phase === 'ERROR' ? object : toCached(object as RawPod), raw),
-        done,
-      ),
-  };
-  return new ListWatch<T>(
-    path,
-    watch as unknown as Watch,
-    list,
-    false,
-    labelSelector,
-  ) as unknown as InformerLike<T>;
-};
-
-/** The cache entry: a PodView whose metadata also satisfies client-node's KubernetesObject. */
-function toCached(pod: RawPod): PodView {
-  return projectPod(pod);
-}
-
-/** Every pod in the cluster, projected (see PodView): the pod-identity checks' only pod read. */
 export function podInformer(
-  kube: KubeClients,
+  kube: KubeConnection,
   options: Pick<InformerOptions<KubernetesObject>, 'onEvent' | 'onError'> = {},
 ): ResilientInformer<PodView> {
   return startResilientInformer<KubernetesObject>({
     name: 'pods',
-    kubeConfig: kube.kubeConfig,
+    rest: kube.rest,
     path: '/api/v1/pods',
-    list: async () => {
-      const list = await kube.core.listPodForAllNamespaces();
-      return {
-        ...list,
-        items: list.items.map((pod) => toCached(pod as unknown as RawPod) as KubernetesObject),
-      };
-    },
-    informerFactory: projectingFactory,
+    project: (pod) => projectPod(pod),
     ...options,
   }) as unknown as ResilientInformer<PodView>;
 }
@@ -91,47 +36,29 @@ export interface WorkloadRef {
   name: string;
 }
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
 /**
  * The apps/v1 reads and writes of the pod-identity checks: which workload owns a ReplicaSet
  * (get replicasets), and the rollout restart (get + patch of deployments, statefulsets,
  * daemonsets: config/pod-restart, granted only where restarts are allowed).
  */
 export class WorkloadClient {
-  readonly #kube: KubeClients;
+  readonly #rest: KubeRest;
 
-  constructor(kube: KubeClients) {
-    this.#kube = kube;
+  constructor(kube: KubeConnection) {
+    this.#rest = kube.rest;
   }
 
   /** The Deployment of a ReplicaSet; the ReplicaSet itself when nothing controls it. */
   async replicaSetOwner(namespace: string, name: string): Promise<OwnerRef | undefined> {
-    try {
-      const rs = await this.#kube.apps.readNamespacedReplicaSet({ namespace, name });
-      const ref = rs.metadata?.ownerReferences?.find((r) => r.controller === true);
-      return ref ? { kind: ref.kind, name: ref.name, uid: ref.uid } : undefined;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const rs = await this.#read(appsPath(namespace, 'replicasets', name));
+    const ref = rs?.metadata?.ownerReferences?.find((r) => r.controller === true);
+    return ref ? { kind: ref.kind, name: ref.name, uid: ref.uid } : undefined;
   }
 
   /** The workload's annotations; undefined when it does not exist. */
   async annotations(ref: WorkloadRef): Promise<Record<string, string> | undefined> {
-    const { namespace, name } = ref;
-    try {
-      const object =
-        ref.kind === 'Deployment'
-          ? await this.#kube.apps.readNamespacedDeployment({ namespace, name })
-          : ref.kind === 'StatefulSet'
-            ? await this.#kube.apps.readNamespacedStatefulSet({ namespace, name })
-            : await this.#kube.apps.readNamespacedDaemonSet({ namespace, name });
-      return { ...(object.metadata?.annotations ?? {}) };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const object = await this.#read(workloadPath(ref));
+    return object ? { ...(object.metadata?.annotations ?? {}) } : undefined;
   }
 
   /** One merge patch: workload annotations and pod-template annotations together. */
@@ -140,16 +67,43 @@ export class WorkloadClient {
     annotations: Record<string, string>,
     templateAnnotations: Record<string, string>,
   ): Promise<void> {
-    const { namespace, name } = ref;
-    const body = {
-      metadata: { annotations },
-      spec: { template: { metadata: { annotations: templateAnnotations } } },
-    };
-    const param = { namespace, name, body, fieldManager: 'rrsa-operator' };
-    if (ref.kind === 'Deployment')
-      await this.#kube.apps.patchNamespacedDeployment(param, MERGE_PATCH);
-    else if (ref.kind === 'StatefulSet')
-      await this.#kube.apps.patchNamespacedStatefulSet(param, MERGE_PATCH);
-    else await this.#kube.apps.patchNamespacedDaemonSet(param, MERGE_PATCH);
+    await this.#rest.request('PATCH', workloadPath(ref), {
+      query: { fieldManager: 'rrsa-operator' },
+      body: {
+        metadata: { annotations },
+        spec: { template: { metadata: { annotations: templateAnnotations } } },
+      },
+      contentType: MERGE_PATCH,
+    });
   }
+
+  async #read(path: string): Promise<AppsObject | undefined> {
+    try {
+      return await this.#rest.get<AppsObject>(path);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+interface AppsObject {
+  metadata?: {
+    annotations?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+}
+
+const PLURAL: Record<WorkloadKind, string> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+};
+
+function appsPath(namespace: string, plural: string, name: string): string {
+  return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}`;
+}
+
+function workloadPath(ref: WorkloadRef): string {
+  return appsPath(ref.namespace, PLURAL[ref.kind], ref.name);
 }

@@ -1,7 +1,9 @@
-import type { V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
 import type { PodIdentityBinding } from '../../api/types.ts';
 import { KubeBindingStore } from '../../kube/binding-store.ts';
-import { isNotFound, type KubeClients } from '../../kube/client.ts';
+import { isNotFound } from '../../kube/api-status.ts';
+import type { KubeConnection } from '../../kube/connect.ts';
+import { namespacePath } from '../../kube/namespaces.ts';
 import type { EventSink } from '../../kube/events.ts';
 import { logInformerError, type ResilientInformer } from '../../kube/informer.ts';
 import type { PodView } from '../../kube/pod-view.ts';
@@ -34,7 +36,7 @@ export interface RunningPodChecks {
 /** The pod informer, the checks and their loop, over the controller's caches. */
 export function startPodChecks(
   options: PodChecksOptions & {
-    kube: KubeClients;
+    kube: KubeConnection;
     bindings: ResilientInformer<PodIdentityBinding>;
     serviceAccounts: ResilientInformer<V1ServiceAccount>;
     events: EventSink;
@@ -46,7 +48,7 @@ export function startPodChecks(
 ): RunningPodChecks {
   const { kube, bindings, serviceAccounts } = options;
   const checks = new PodChecks({
-    bindings: new KubeBindingStore(kube.custom, bindings),
+    bindings: new KubeBindingStore(kube.rest, bindings),
     serviceAccount: (namespace, name) => {
       const sa = serviceAccounts.get(name, namespace);
       return sa
@@ -92,9 +94,13 @@ export function startPodChecks(
 }
 
 /** The namespace's labels, as the webhook reads them; undefined when it is gone. */
-async function readNamespace(kube: KubeClients, name: string): Promise<Namespace | undefined> {
+async function readNamespace(kube: KubeConnection, name: string): Promise<Namespace | undefined> {
   try {
-    const ns = await withTimeout(kube.core.readNamespace({ name }), 5000, `GET namespace ${name}`);
+    const ns = await withTimeout(
+      kube.rest.get<V1Namespace>(namespacePath(name), { signal: AbortSignal.timeout(6000) }),
+      5000,
+      `GET namespace ${name}`,
+    );
     return { metadata: { name, labels: { ...(ns.metadata?.labels ?? {}) } } };
   } catch (error) {
     if (isNotFound(error)) return undefined;

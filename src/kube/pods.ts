@@ -7,7 +7,7 @@ import {
   type ResilientInformer,
 } from './informer.ts';
 import type { OwnerRef } from './pod-view.ts';
-import { projectPod, type PodView, type RawPod } from './pod-view.ts';
+import { projectPod, type PodView } from './pod-view.ts';
 import { MERGE_PATCH, type KubeRest } from './rest.ts';
 
 /**

@@ -235,7 +235,7 @@ async function walkthrough(env: Env, options: SandboxOptions, step: Step): Promi
   const kc = (args: string[], input?: string) =>
     kubectl(cp.kubeconfigPath, args, input === undefined ? {} : { input });
   await step(
-    'Apply the samples (config/samples): the ACK demo and three realistic bindings',
+    'Apply the samples (config/samples): the ACK demo, realistic bindings (inline policy, retained role, stale-pod restart) and an AccountMapping',
     async () => {
       print((await kc(['apply', '-k', join(repoRoot, 'config', 'samples')])).stdout.trimEnd());
       // The emulator serves RAM, not Container Service: the demo also reads RAM, so that its

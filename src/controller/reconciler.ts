@@ -9,7 +9,7 @@ import { CloudError } from '../cloud/errors.ts';
 import type { PolicyRef } from '../cloud/ports.ts';
 import { sameJson } from '../identity/trust-policy.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
-import { serviceAccountHolder } from './conflicts.ts';
+import { holderAmong } from './conflicts.ts';
 import {
   ANNOTATION_TAKE_OVER_RETAINED_ROLE,
   decideRole,
@@ -141,15 +141,9 @@ export class BindingReconciler {
         details: { PoliciesReady: { status: 'False', reason: 'GuardrailViolation', message } },
       };
     }
-    const holder = serviceAccountHolder(
-      this.#deps.bindings.listInNamespace(binding.metadata.namespace).map((b) => ({
-        namespace: b.metadata.namespace,
-        name: b.metadata.name,
-        serviceAccountName: b.spec.serviceAccountName,
-        creationTimestamp: b.metadata.creationTimestamp ?? '',
-      })),
-      binding.metadata.namespace,
-      binding.spec.serviceAccountName,
+    const holder = holderAmong(
+      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      binding,
     );
     if (holder && holder.name !== binding.metadata.name)
       return stalled(

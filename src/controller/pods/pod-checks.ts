@@ -10,7 +10,7 @@ import type { OwnerRef, PodView } from '../../kube/pod-view.ts';
 import type { InjectionConfig } from '../../webhook/config.ts';
 import type { Namespace, ServiceAccount } from '../../webhook/types.ts';
 import { sameJson } from '../../identity/trust-policy.ts';
-import { serviceAccountHolder } from '../conflicts.ts';
+import { holderAmong } from '../conflicts.ts';
 import { involvedObject } from '../involved.ts';
 import type { BindingStore } from '../types.ts';
 import { classifyPod, type ExpectedIdentity } from './classify.ts';
@@ -122,15 +122,9 @@ export class PodChecks {
 
   /** Only the binding holding the ServiceAccount reports its pods (the other one is Stalled). */
   #holds(binding: PodIdentityBinding): boolean {
-    const holder = serviceAccountHolder(
-      this.#deps.bindings.listInNamespace(binding.metadata.namespace).map((b) => ({
-        namespace: b.metadata.namespace,
-        name: b.metadata.name,
-        serviceAccountName: b.spec.serviceAccountName,
-        creationTimestamp: b.metadata.creationTimestamp ?? '',
-      })),
-      binding.metadata.namespace,
-      binding.spec.serviceAccountName,
+    const holder = holderAmong(
+      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      binding,
     );
     return !holder || holder.name === binding.metadata.name;
   }

@@ -1,6 +1,6 @@
+import { startTestWebhook } from '../support/test-webhook.ts';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { Registry } from 'prom-client';
 import * as $Ims from '@alicloud/ims20190815';
 import * as $Ram from '@alicloud/ram20150501';
 import * as $Sts from '@alicloud/sts20150401';
@@ -10,8 +10,7 @@ import {
 } from '@rrsa-operator/alibaba-cloud-emulator';
 import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
 import { kubectl, kubectlPath } from '../../devenv/kubectl.ts';
-import { installWebhook, uninstallWebhook } from '../../devenv/webhook.ts';
-import { findFreePort } from '../../devenv/ports.ts';
+import { uninstallWebhook } from '../../devenv/webhook.ts';
 import { AccountClients } from '../../src/cloud/account-clients.ts';
 import { AlibabaRam } from '../../src/cloud/alibaba-ram.ts';
 import { AlibabaIms, AlibabaSts } from '../../src/cloud/alibaba-sts-ims.ts';
@@ -26,11 +25,9 @@ import type { ClusterIdentity } from '../../src/controller/types.ts';
 import { DEFAULT_GUARDRAILS } from '../../src/identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeEventSink } from '../../src/kube/events.ts';
-import { startPodIdentityWebhook, type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
+import { type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
-import { createCertificateAuthority } from '../../src/webhook/certs/pki.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';
-import { MUTATE_PATH } from '../../src/webhook/server.ts';
 import { testControlPlane, uniqueName } from '../support/cluster.ts';
 import { eventually, operatorCredentials } from '../support/operator-env.ts';
 
@@ -212,33 +209,17 @@ beforeAll(async () => {
   await controller.start();
 
   const operatorNs = await namespace('rrsa-op');
-  const port = await findFreePort();
-  await installWebhook(cp.kubeconfigPath, {
-    name: webhookName,
-    url: `https://127.0.0.1:${port}${MUTATE_PATH}`,
-    caPem: createCertificateAuthority('placeholder, replaced by the operator').certPem,
+  webhook = await startTestWebhook({
+    kubeconfigPath: cp.kubeconfigPath,
+    webhookName,
     namespaceLabels: { [RUN_LABEL]: run },
-    failurePolicy: 'Fail',
+    operatorNamespace: operatorNs,
+    injection: defaultInjectionConfig({
+      accountId: home,
+      clusterId,
+      stsEnv: { enabled: true, region: 'cn-hangzhou', vpcEndpoint: false },
+    }),
   });
-  webhook = await startPodIdentityWebhook(
-    createKubeClients(loadKubeConfig(cp.kubeconfigPath)),
-    new Registry(),
-    {
-      host: '127.0.0.1',
-      port,
-      injection: defaultInjectionConfig({
-        accountId: home,
-        clusterId,
-        stsEnv: { enabled: true, region: 'cn-hangzhou', vpcEndpoint: false },
-      }),
-      certificates: {
-        mode: 'managed',
-        namespace: operatorNs,
-        webhookConfigurationName: webhookName,
-        ipAddresses: ['127.0.0.1'],
-      },
-    },
-  );
 });
 
 afterAll(async () => {

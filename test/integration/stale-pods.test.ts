@@ -1,12 +1,8 @@
-import { Registry } from 'prom-client';
+import { startTestWebhook } from '../support/test-webhook.ts';
 import type { PodIdentityBinding } from '../../src/api/types.ts';
-import { installWebhook, uninstallWebhook, waitForInjection } from '../../devenv/webhook.ts';
-import { findFreePort } from '../../devenv/ports.ts';
+import { uninstallWebhook, waitForInjection } from '../../devenv/webhook.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
-import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
-import { startPodIdentityWebhook, type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
-import { createCertificateAuthority } from '../../src/webhook/certs/pki.ts';
-import { MUTATE_PATH } from '../../src/webhook/server.ts';
+import { type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
 import {
   RESTARTED_AT_ANNOTATION,
   RESTARTED_FOR_ANNOTATION,
@@ -58,29 +54,13 @@ beforeAll(async () => {
   env = await startOperatorEnv({ resyncMs: 3000, podChecks: { allowPodRestart: true } });
   await k(['apply', '-k', 'config/pod-restart']);
   const operatorNs = await newNamespace('rrsa-sp-operator', false);
-  const port = await findFreePort();
-  await installWebhook(cp.kubeconfigPath, {
-    name: webhookName,
-    url: `https://127.0.0.1:${port}${MUTATE_PATH}`,
-    caPem: createCertificateAuthority('placeholder, replaced by the operator').certPem,
+  webhook = await startTestWebhook({
+    kubeconfigPath: cp.kubeconfigPath,
+    webhookName,
     namespaceLabels: { [RUN_LABEL]: run },
-    failurePolicy: 'Fail',
+    operatorNamespace: operatorNs,
+    injection: env.injection,
   });
-  webhook = await startPodIdentityWebhook(
-    createKubeClients(loadKubeConfig(cp.kubeconfigPath)),
-    new Registry(),
-    {
-      host: '127.0.0.1',
-      port,
-      injection: env.injection,
-      certificates: {
-        mode: 'managed',
-        namespace: operatorNs,
-        webhookConfigurationName: webhookName,
-        ipAddresses: ['127.0.0.1'],
-      },
-    },
-  );
   const probeNs = await newNamespace('rrsa-sp-probe', true);
   await k(['create', 'serviceaccount', 'probe', '-n', probeNs]);
   await k([

@@ -9,7 +9,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { Registry } from 'prom-client';
-import { createCertificateAuthority, issueCertificate } from '../../src/webhook/certs/pki.ts';
+import {
+  createCertificateAuthority,
+  issueCertificate,
+  type CertifiedKey,
+} from '../../src/webhook/certs/pki.ts';
 import { staticCertificates } from '../../src/webhook/certs/source.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';
 import type { IdentityLookup } from '../../src/webhook/ports.ts';
@@ -24,6 +28,8 @@ apiserver), one load-generating process, concurrency 1, 8, 32 and 64, for the AC
 a large pod. Per level: admissions/s, p50/p99/p999 latency, the webhook's CPU and RSS.
 
   BENCH_SECONDS=N   seconds per concurrency level (default 3)
+  --processes N     webhook processes sharing the port with SO_REUSEPORT (default 1); CPU and
+                    RSS are their sums
   --help            this text
 `;
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -44,9 +50,19 @@ interface Stats {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const LEVELS = [1, 8, 32, 64];
 
+const PROCESSES = Number(argValue('--processes') ?? 1);
+
+function argValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  return at < 0 ? undefined : process.argv[at + 1];
+}
+
 async function serve(): Promise<void> {
-  const ca = createCertificateAuthority('bench-ca');
-  const cert = issueCertificate(ca, { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
+  // The certificate comes from the parent: every process serves the same one.
+  const { ca, cert } = JSON.parse(process.env.BENCH_CERTS!) as {
+    ca: CertifiedKey;
+    cert: CertifiedKey;
+  };
   const lookup: IdentityLookup = {
     serviceAccount: (namespace, name) =>
       Promise.resolve({
@@ -64,7 +80,8 @@ async function serve(): Promise<void> {
   };
   const server = await startWebhookServer({
     host: '127.0.0.1',
-    port: 0,
+    port: Number(argValue('--port') ?? 0),
+    reusePort: PROCESSES > 1,
     certificates: staticCertificates(cert),
     lookup,
     registry: new Registry(),
@@ -160,11 +177,20 @@ function review(pod: unknown): string {
   return podCreateReview(pod, { namespace: 'rrsa-demo' });
 }
 
-function stats(child: ChildProcess): Promise<Stats> {
-  return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m as Stats));
-    child.send('stats');
-  });
+async function stats(children: ChildProcess[]): Promise<Stats> {
+  const each = await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<Stats>((resolve) => {
+          child.once('message', (m) => resolve(m as Stats));
+          child.send('stats');
+        }),
+    ),
+  );
+  return {
+    cpuMicros: each.reduce((sum, s) => sum + s.cpuMicros, 0),
+    rss: each.reduce((sum, s) => sum + s.rss, 0),
+  };
 }
 
 function post(agent: Agent, ready: Ready, body: string): Promise<void> {
@@ -195,7 +221,7 @@ function post(agent: Agent, ready: Ready, body: string): Promise<void> {
 }
 
 async function level(
-  child: ChildProcess,
+  child: ChildProcess[],
   ready: Ready,
   body: string,
   concurrency: number,
@@ -240,13 +266,27 @@ async function level(
 }
 
 async function main(): Promise<void> {
-  const child = fork(import.meta.filename, ['--serve'], { stdio: 'inherit' });
-  const ready = await new Promise<Ready>((resolve) =>
-    child.once('message', (m) => resolve(m as Ready)),
-  );
+  const ca = createCertificateAuthority('bench-ca');
+  const cert = issueCertificate(ca, { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
+  const env = { ...process.env, BENCH_CERTS: JSON.stringify({ ca, cert }) };
+  const start = async (extra: string[]) => {
+    const child = fork(import.meta.filename, ['--serve', ...extra], { stdio: 'inherit', env });
+    const ready = await new Promise<Ready>((resolve) =>
+      child.once('message', (m) => resolve(m as Ready)),
+    );
+    return { child, ready };
+  };
+  const first = await start(['--processes', String(PROCESSES)]);
+  const children = [first.child];
+  for (let i = 1; i < PROCESSES; i++)
+    children.push(
+      (await start(['--processes', String(PROCESSES), '--port', String(first.ready.port)])).child,
+    );
+  const { ready } = first;
+  const child = children;
   console.log(machineLine());
   console.log(
-    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, server in pid ${child.pid}`,
+    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, ${PROCESSES} server process(es): pid ${children.map((c) => c.pid).join(', ')}`,
   );
   for (const [name, pod] of [
     ['ACK demo pod', demoPod()],
@@ -257,7 +297,7 @@ async function main(): Promise<void> {
     console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU  w.RSS');
     for (const concurrency of LEVELS) console.log(await level(child, ready, body, concurrency));
   }
-  child.send('stop');
+  for (const c of children) c.send('stop');
 }
 
 if (process.argv.includes('--serve')) await serve();

@@ -24,6 +24,11 @@ export interface WebhookServerOptions extends AdmissionOptions {
   host?: string;
   /** 0 picks a free port (see `port` on the result). */
   port: number;
+  /**
+   * SO_REUSEPORT: several processes serve one port and the kernel spreads connections over
+   * them. Only the webhook benchmark's `--processes` uses it (docs/adr/0018).
+   */
+  reusePort?: boolean;
   /** Default TLSv1.2; TLSv1.3 for clusters whose apiserver supports it (all current ones do). */
   minTlsVersion?: SecureVersion;
   /** AdmissionReview bodies above this are refused with 413. Default 4 MiB (etcd's object limit is 1.5 MiB; a review holds the object once for CREATE). */
@@ -148,7 +153,12 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+    const listen = {
+      port: options.port,
+      host: options.host ?? '0.0.0.0',
+      ...(options.reusePort ? { reusePort: true } : {}),
+    };
+    server.listen(listen, () => {
       server.off('error', reject);
       resolve();
     });

@@ -150,15 +150,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         startProcess(
           'kube-scheduler',
           join(binDir, 'kube-scheduler'),
-          [
-            `--kubeconfig=${kubeconfigPath}`,
-            `--authentication-kubeconfig=${kubeconfigPath}`,
-            `--authorization-kubeconfig=${kubeconfigPath}`,
-            '--bind-address=127.0.0.1',
-            '--secure-port=0',
-            '--leader-elect=false',
-            '--v=1',
-          ],
+          [...componentArgs(kubeconfigPath), '--v=1'],
           join(dir, 'kube-scheduler.log'),
         ),
       );
@@ -339,11 +331,8 @@ function apiServerArgs(
   ];
 }
 
-function controllerManagerArgs(
-  kubeconfigPath: string,
-  files: CredentialFiles,
-  node: boolean,
-): string[] {
+/** What kube-controller-manager and kube-scheduler share: one kubeconfig, loopback, no election. */
+function componentArgs(kubeconfigPath: string): string[] {
   return [
     `--kubeconfig=${kubeconfigPath}`,
     `--authentication-kubeconfig=${kubeconfigPath}`,
@@ -351,13 +340,23 @@ function controllerManagerArgs(
     '--bind-address=127.0.0.1',
     '--secure-port=0',
     '--leader-elect=false',
+  ];
+}
+
+function controllerManagerArgs(
+  kubeconfigPath: string,
+  files: CredentialFiles,
+  node: boolean,
+): string[] {
+  return [
+    ...componentArgs(kubeconfigPath),
     '--use-service-account-credentials=false',
     `--root-ca-file=${files.caFile}`,
     `--service-account-private-key-file=${files.saPrivateFile}`,
     // Only the controllers a cluster without nodes needs; each one costs CPU on 2 cores. With a
-    // node: PodDisruptionBudgets, Endpoints (what aggregator routing reads), pod GC, kube-root-ca.crt (every pod's
-    // API volume mounts it) and node
-    // lifecycle (it lifts the not-ready taint a kubelet registers with).
+    // node: PodDisruptionBudgets, Endpoints (what aggregator routing reads), pod GC,
+    // kube-root-ca.crt (every pod's API volume mounts it) and node lifecycle (it lifts the
+    // not-ready taint a kubelet registers with).
     `--controllers=serviceaccount,namespace,garbagecollector,deployment,replicaset,statefulset,job,cronjob,daemonset,endpointslice,clusterrole-aggregation${node ? ',endpoint,disruption,podgc,nodelifecycle,root-ca-cert-publisher' : ''}`,
     '--concurrent-gc-syncs=5',
     '--v=1',

@@ -1,6 +1,3 @@
-import { DOCTOR_USAGE, runDoctor } from './doctor/command.ts';
-import { runManager } from './manager/command.ts';
-
 const USAGE = `usage: rrsa-operator <command> [flags]
 
 commands:
@@ -9,18 +6,25 @@ commands:
   help               show this message
 `;
 
-/** The one binary: subcommands share the process wiring. */
+/**
+ * The one binary: subcommands share the process wiring. Each subcommand's modules are imported
+ * only when it runs, so the manager never loads the doctor and `help` loads neither (ADR 0016).
+ */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'manager':
+    case 'manager': {
+      const { runManager } = await import('./manager/command.ts');
       return runManager(rest);
-    case 'doctor':
+    }
+    case 'doctor': {
+      const { DOCTOR_USAGE, runDoctor } = await import('./doctor/command.ts');
       if (rest.includes('--help')) {
         process.stdout.write(`${DOCTOR_USAGE}\n`);
         return 0;
       }
       return runDoctor(rest, (text) => process.stdout.write(`${text}\n`));
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -189,6 +189,8 @@ async function sandboxConfig(
     ],
     allowedRoleNames: ['*'],
     allowAdoption: false,
+    // The storefront sample restarts its Deployment's stale pods (config/samples/restart-stale-pods.yaml).
+    allowPodRestart: true,
     namespace: 'rrsa-system',
     leaderElect: false,
     leaseDuration: 15,
@@ -233,7 +235,7 @@ async function walkthrough(env: Env, options: SandboxOptions, step: Step): Promi
   const kc = (args: string[], input?: string) =>
     kubectl(cp.kubeconfigPath, args, input === undefined ? {} : { input });
   await step(
-    'Apply the samples (config/samples): the ACK demo and three realistic bindings',
+    'Apply the samples (config/samples): the ACK demo, realistic bindings (inline policy, retained role, stale-pod restart) and an AccountMapping',
     async () => {
       print((await kc(['apply', '-k', join(repoRoot, 'config', 'samples')])).stdout.trimEnd());
       // The emulator serves RAM, not Container Service: the demo also reads RAM, so that its
@@ -246,10 +248,15 @@ async function walkthrough(env: Env, options: SandboxOptions, step: Step): Promi
       [DEMO_NS, 'demo'],
       ['reports', 'report-generator'],
       ['external-dns', 'external-dns'],
+      ['storefront', 'web'],
     ])
       await kc(['wait', 'pib', name!, '-n', ns!, '--for=condition=Ready', '--timeout=60s']);
     print((await kc(['get', 'podidentitybindings', '-A', '-o', 'wide'])).stdout.trimEnd());
   });
+  await step(
+    'Pods of the storefront Deployment: checked against what the webhook injects now',
+    async () => print(`  ${await storefrontPods(kc)}`),
+  );
   let injectedEnv: Record<string, string> = {};
   await step('Create the demo pod: the webhook injects the RRSA env and token volume', async () => {
     injectedEnv = await createDemoPod(kc, print);
@@ -276,6 +283,42 @@ async function walkthrough(env: Env, options: SandboxOptions, step: Step): Promi
 }
 
 type Kubectl = (args: string[], input?: string) => Promise<{ stdout: string }>;
+
+/**
+ * The storefront pods were created before their ServiceAccount named a role (or just after, if
+ * the operator was quicker than kube-controller-manager): PodsCurrent settles as PodsCurrent, or
+ * as StalePodsRestarted once the operator restarted the Deployment (no kubelet here, so the old
+ * pods never give way to the new ones).
+ */
+async function storefrontPods(kc: Kubectl): Promise<string> {
+  const settled = ['PodsCurrent', 'StalePodsRestarted'];
+  const jsonpath = (path: string) => `{.status.conditions[?(@.type=="PodsCurrent")].${path}}`;
+  for (let i = 0; i < 120; i++) {
+    const { stdout } = await kc([
+      'get',
+      'pib',
+      'web',
+      '-n',
+      'storefront',
+      '-o',
+      `jsonpath=${jsonpath('reason')}`,
+    ]);
+    if (settled.includes(stdout.trim())) {
+      const report = await kc([
+        'get',
+        'pib',
+        'web',
+        '-n',
+        'storefront',
+        '-o',
+        `jsonpath={.status.pods} ${jsonpath('reason')}: ${jsonpath('message')}`,
+      ]);
+      return report.stdout;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('PodsCurrent of storefront/web did not settle within 30 s');
+}
 
 async function setDemoPolicies(
   kc: Kubectl,

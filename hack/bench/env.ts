@@ -1,7 +1,7 @@
 // Shared set-up of the benchmarks that need a cluster (controller, memory, fairness): flags and
 // --help, the machine-load line, a dedicated local control plane with the CRD installed, and an
 // in-process emulator with the cluster's OIDC provider.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
 import { startControlPlane } from '../../devenv/controlplane.ts';
@@ -107,6 +107,34 @@ export function processMemory(pid: number | undefined): { rss: number; peak: num
   const status = readStatus(pid);
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/**
+ * Established TCP connections of process `pid` to `port` (the apiserver's), from the socket
+ * inodes among its file descriptors and /proc/<pid>/net/tcp{,6}.
+ */
+export function tcpConnectionsTo(pid: number | undefined, port: number): number {
+  if (pid === undefined) return 0;
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed while listing
+    }
+  }
+  let count = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    const lines = readFileSync(`/proc/${pid}/net/${table}`, 'utf8').trim().split('\n').slice(1);
+    for (const line of lines) {
+      const [, , remote, state, , , , , , inode] = line.trim().split(/\s+/);
+      const remotePort = parseInt(remote!.split(':')[1]!, 16);
+      // 01 = ESTABLISHED
+      if (state === '01' && remotePort === port && inodes.has(inode!)) count++;
+    }
+  }
+  return count;
 }
 
 function readStatus(pid: number | undefined): string {

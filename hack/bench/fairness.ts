@@ -21,9 +21,12 @@ namespace A retry, with the RAM limiter's per-namespace fair queuing (and option
   --concurrency N    manager --concurrency (default 16)
   --noisy N          never-converging bindings in namespace A (default 20)
   --samples N        fresh B bindings timed per phase, one after another (default 3)
+  --gap-ms N         pause before each timed B binding (default 3000; 0: back to back, so
+                     namespace B is busy too and the two share the limit half and half)
   --warmup-s N       seconds A retries before the busy phase (default 5)
   --latency-ms N     emulator latency per RAM call (default 30)
   --fair MODE        true | false (FIFO) | both (default both)
+  --trace            print each timed binding's RAM calls (ms after its creation)
   --help             this text
 `;
 
@@ -36,6 +39,7 @@ const noisy = num('noisy', 20);
 const samples = num('samples', 3);
 const warmupS = num('warmup-s', 5);
 const latencyMs = num('latency-ms', 30);
+const gapMs = num('gap-ms', 3000);
 const fairArg = args.get('fair') ?? 'both';
 const modes = fairArg === 'both' ? [true, false] : [fairArg !== 'false'];
 
@@ -89,7 +93,19 @@ async function timeToReady(namespace: string, name: string, mode: string): Promi
     if (Date.now() - started > 300_000) throw new Error(`${namespace}/${name} not Ready in 5 min`);
     await sleep(50);
   }
-  return Date.now() - started;
+  const took = Date.now() - started;
+  if (args.has('trace')) {
+    const calls = emulator.controls
+      .requests({ service: 'ram' })
+      .filter((r) => Date.parse(r.time) >= started)
+      .map((r) => {
+        const who = r.params?.RoleName ?? r.params?.PolicyName ?? '';
+        const mine = who.includes(`${namespace}.${name}-`) ? '*' : '';
+        return `${mine}${r.action}(${who.split('.').slice(0, 2).join('.')})@${Date.parse(r.time) - started}`;
+      });
+    log(`  ${namespace}/${name} Ready after ${took} ms: ${calls.join(' ')}`);
+  }
+  return took;
 }
 
 const ramCalls = (since: number, roleMatch: string) =>
@@ -98,7 +114,7 @@ const ramCalls = (since: number, roleMatch: string) =>
     .filter((r) => (r.params?.RoleName ?? '').includes(roleMatch)).length;
 
 log(
-  `${machineLine()}; RAM qps ${qps}, burst ${burst}, concurrency ${concurrency}, emulator latency ${latencyMs} ms, ${noisy} noisy bindings, ${samples} samples, warm-up ${warmupS}s`,
+  `${machineLine()}; RAM qps ${qps}, burst ${burst}, concurrency ${concurrency}, emulator latency ${latencyMs} ms, ${noisy} noisy bindings, ${samples} samples ${gapMs} ms apart, warm-up ${warmupS}s`,
 );
 const results: { mode: string; quiet: number; busy: number; aRate: number }[] = [];
 try {
@@ -137,7 +153,10 @@ try {
     try {
       await sleep(2000);
       const quiet: number[] = [];
-      for (let i = 0; i < samples; i++) quiet.push(await timeToReady(nsB, `q${i}`, mode));
+      for (let i = 0; i < samples; i++) {
+        await sleep(gapMs);
+        quiet.push(await timeToReady(nsB, `q${i}`, mode));
+      }
       await sleep(1500); // the bucket refills as it would between quiet reconciles
       const fault = emulator.controls.faults.add({
         service: 'ram',
@@ -150,12 +169,31 @@ try {
       const seq = emulator.controls.lastSeq();
       const busyStarted = Date.now();
       const busy: number[] = [];
-      for (let i = 0; i < samples; i++) busy.push(await timeToReady(nsB, `b${i}`, mode));
+      for (let i = 0; i < samples; i++) {
+        await sleep(gapMs);
+        busy.push(await timeToReady(nsB, `b${i}`, mode));
+      }
       const aRate = ramCalls(seq, `${nsA}.`) / ((Date.now() - busyStarted) / 1000);
       const readyA = await Promise.all(
         Array.from({ length: noisy }, (_, i) => isReady(nsA, `n${i}`)),
       );
       const readyNoisy = readyA.filter(Boolean).length;
+      if (args.has('trace')) {
+        const calls = emulator.controls
+          .requests({ since: seq - 2000, service: 'ram' })
+          .filter((r) => (r.params?.RoleName ?? '').includes(`${nsA}.`));
+        log(
+          `  namespace A: ${calls.length} RAM calls from the warm-up on: ${calls
+            .slice(-8)
+            .map((r) => `${r.action}:${r.code ?? 'ok'}@${r.time.slice(17, 23)}`)
+            .join(' ')}`,
+        );
+        const sample = (await withApiRetry(() =>
+          kube.custom.getNamespacedCustomObject({ ...api, namespace: nsA, name: 'n0' }),
+        )) as { status?: { conditions?: { type: string; message?: string }[] } };
+        const ready = sample.status?.conditions?.find((c) => c.type === 'Ready');
+        log(`  ${nsA}/n0 Ready: ${ready?.message ?? '(no condition)'}`);
+      }
       emulator.controls.faults.remove(fault.id);
       log(
         `${mode}: quiet ${quiet.join(', ')} ms; busy ${busy.join(', ')} ms; namespace A made ${aRate.toFixed(1)} RAM calls/s during the busy phase (${readyNoisy} of ${noisy} Ready)`,

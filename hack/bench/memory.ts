@@ -12,12 +12,14 @@ import {
   root,
   sleep,
   startBenchEnv,
+  tcpConnectionsTo,
 } from './env.ts';
 
 const USAGE = `usage: npm run bench:memory -- [flags]
 The manager's memory with S ServiceAccounts and B bindings in its caches. A dedicated local
 control plane and an in-process emulator; the manager runs compiled (dist/, as in the image) in a
-child process, and its RSS and peak RSS are read from /proc, the V8 heap from its /metrics.
+child process, and its RSS, peak RSS and TCP connections to the apiserver are read from /proc, the
+V8 heap from its /metrics.
 Bindings ask for a denied policy, so each is reconciled (status written) without RAM calls: this
 measures the caches and the reconcile path, not the cloud. --service-accounts 0 --bindings 0
 gives the idle figure.
@@ -128,6 +130,8 @@ for (;;) {
 log(`all ${bindings} bindings reconciled (status written) in ${Date.now() - reconcileStarted} ms`);
 await sleep(5000);
 const settled = processMemory(manager.pid);
+const apiserverPort = Number(new URL(env.cp.server).port);
+const connections = tcpConnectionsTo(manager.pid, apiserverPort);
 const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 const gauge = (name: string) =>
   Number(new RegExp(`^rrsa_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
@@ -135,7 +139,8 @@ log(
   `manager with ${serviceAccounts} ServiceAccounts and ${bindings} bindings cached` +
     `${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}: RSS ${settled.rss.toFixed(0)} MiB` +
     ` (peak ${settled.peak.toFixed(0)} MiB), V8 heap used ${gauge('nodejs_heap_size_used_bytes').toFixed(0)}` +
-    ` of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB`,
+    ` of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB,` +
+    ` ${connections} TCP connections to the apiserver`,
 );
 log(`load average at the end: ${machineLine().split('load average ')[1]}`);
 manager.kill('SIGTERM');

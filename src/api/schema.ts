@@ -169,6 +169,11 @@ export const specSchema: JsonSchema = {
       description:
         'Delete: deleting the binding deletes a role the operator created (an adopted role only loses its statement and policies). Retain: the role is kept.',
     },
+    restartStalePods: {
+      type: 'boolean',
+      description:
+        'Rollout-restart the Deployment, StatefulSet or DaemonSet of pods running with a stale identity (once per identity change), when the operator runs with --allow-pod-restart. Bare pods are only reported.',
+    },
   },
   additionalProperties: false,
   'x-kubernetes-validations': [
@@ -242,6 +247,11 @@ export const statusSchema: JsonSchema = {
       'x-kubernetes-list-map-keys': ['type'],
     },
     roleName: { type: 'string', description: 'The RAM role the pods assume.' },
+    accountId: {
+      type: 'string',
+      description:
+        "The Alibaba Cloud account the role lives in: the cluster's own, or the one an AccountMapping assigns to this namespace.",
+    },
     roleArn: {
       type: 'string',
       description: 'Its ARN, as the webhook injects it (ALIBABA_CLOUD_ROLE_ARN).',
@@ -271,6 +281,21 @@ export const statusSchema: JsonSchema = {
           name: { type: 'string', description: 'The spec.role.inlinePolicies entry.' },
           policyName: { type: 'string', description: 'The Custom RAM policy.' },
           defaultVersion: { type: 'string', description: 'Its default version, for example v2.' },
+        },
+      },
+    },
+    pods: {
+      type: 'object',
+      description:
+        'Pods running as the ServiceAccount: current carry what the webhook injects now, stale do not (condition PodsCurrent names them).',
+      required: ['total', 'current', 'stale'],
+      properties: {
+        total: { type: 'integer', minimum: 0, description: 'Running or pending pods.' },
+        current: { type: 'integer', minimum: 0, description: 'Pods with the current identity.' },
+        stale: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Pods without it: created before the wiring, or with another role.',
         },
       },
     },

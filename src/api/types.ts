@@ -42,6 +42,8 @@ export interface PodIdentityBindingSpec {
   role?: RoleSpec;
   tokenExpirationSeconds?: number;
   deletionPolicy?: DeletionPolicy;
+  /** Rollout-restart workloads of stale pods (needs the manager's --allow-pod-restart too). */
+  restartStalePods?: boolean;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -63,11 +65,21 @@ export interface PodIdentityBindingStatus {
   conditions?: Condition[];
   roleName?: string;
   roleArn?: string;
+  /** The account the role lives in (AccountMapping, docs/adr/0014-roles-in-other-accounts.md). */
+  accountId?: string;
   oidcProviderArn?: string;
   /** Created: the operator made the role and will delete it; Adopted: it only adds its statement. */
   roleOwnership?: RoleOwnershipMode;
   attachedPolicies?: PolicySpec[];
   inlinePolicies?: InlinePolicyStatus[];
+  pods?: PodCounts;
+}
+
+/** Pods of the ServiceAccount: whether they carry what the webhook would inject now. */
+export interface PodCounts {
+  total: number;
+  current: number;
+  stale: number;
 }
 
 export interface InlinePolicyStatus {
@@ -108,6 +120,8 @@ export const ConditionType = {
   TrustPolicyReady: 'TrustPolicyReady',
   PoliciesReady: 'PoliciesReady',
   ServiceAccountReady: 'ServiceAccountReady',
+  /** Not part of Ready: pods created before the wiring keep running without it. */
+  PodsCurrent: 'PodsCurrent',
 } as const;
 
 /** Annotations the webhook (and ack-pod-identity-webhook) read from the ServiceAccount. */

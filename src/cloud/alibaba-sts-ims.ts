@@ -1,8 +1,17 @@
 import * as $Ims from '@alicloud/ims20190815';
+import * as $Sts from '@alicloud/sts20150401';
 import { isCloudError } from './errors.ts';
 import { callCloud, type CallHooks } from './call.ts';
 import type { ImsClient, StsClient } from './sdk-clients.ts';
-import type { CallerIdentity, ImsPort, OidcProvider, StsPort } from './ports.ts';
+import type {
+  AssumeRoleInput,
+  CallerIdentity,
+  CreateOidcProviderInput,
+  ImsPort,
+  OidcProvider,
+  SessionCredentials,
+  StsPort,
+} from './ports.ts';
 
 /** StsPort over @alicloud/sts20150401. */
 export class AlibabaSts implements StsPort {
@@ -24,6 +33,40 @@ export class AlibabaSts implements StsPort {
       identityType: res.body?.identityType ?? '',
     };
   }
+
+  async assumeRole(input: AssumeRoleInput): Promise<SessionCredentials> {
+    const res = await callCloud(this.#hooks, 'sts', 'AssumeRole', () =>
+      this.#client.assumeRole(
+        new $Sts.AssumeRoleRequest({
+          roleArn: input.roleArn,
+          roleSessionName: input.sessionName,
+          durationSeconds: input.durationSeconds,
+          ...(input.externalId !== undefined ? { externalId: input.externalId } : {}),
+        }),
+      ),
+    );
+    const creds = res.body?.credentials;
+    return {
+      accessKeyId: creds?.accessKeyId ?? '',
+      accessKeySecret: creds?.accessKeySecret ?? '',
+      securityToken: creds?.securityToken ?? '',
+      expiration: new Date(creds?.expiration ?? 0),
+    };
+  }
+}
+
+function providerFrom(
+  provider: $Ims.GetOIDCProviderResponseBodyOIDCProvider | undefined,
+  name: string,
+): OidcProvider {
+  const list = (value: string | undefined): string[] => (value ?? '').split(',').filter(Boolean);
+  return {
+    name: provider?.OIDCProviderName ?? name,
+    arn: provider?.arn ?? '',
+    issuerUrl: provider?.issuerUrl ?? '',
+    clientIds: list(provider?.clientIds),
+    fingerprints: list(provider?.fingerprints),
+  };
 }
 
 /** ImsPort over @alicloud/ims20190815 (OIDC providers live in IMS, not RAM). */
@@ -41,16 +84,25 @@ export class AlibabaIms implements ImsPort {
       const res = await callCloud(this.#hooks, 'ims', 'GetOIDCProvider', () =>
         this.#client.getOIDCProvider(new $Ims.GetOIDCProviderRequest({ OIDCProviderName: name })),
       );
-      const provider = res.body?.OIDCProvider;
-      return {
-        name: provider?.OIDCProviderName ?? name,
-        arn: provider?.arn ?? '',
-        issuerUrl: provider?.issuerUrl ?? '',
-        clientIds: (provider?.clientIds ?? '').split(',').filter(Boolean),
-      };
+      return providerFrom(res.body?.OIDCProvider, name);
     } catch (error) {
       if (isCloudError(error, 'NotFound')) return undefined;
       throw error;
     }
+  }
+
+  async createOidcProvider(input: CreateOidcProviderInput): Promise<OidcProvider> {
+    const res = await callCloud(this.#hooks, 'ims', 'CreateOIDCProvider', () =>
+      this.#client.createOIDCProvider(
+        new $Ims.CreateOIDCProviderRequest({
+          OIDCProviderName: input.name,
+          issuerUrl: input.issuerUrl,
+          clientIds: input.clientIds.join(','),
+          fingerprints: input.fingerprints.join(','),
+          description: input.description,
+        }),
+      ),
+    );
+    return providerFrom(res.body?.OIDCProvider, input.name);
   }
 }

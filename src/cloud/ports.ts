@@ -99,8 +99,25 @@ export interface CallerIdentity {
   identityType: string;
 }
 
+export interface AssumeRoleInput {
+  roleArn: string;
+  sessionName: string;
+  externalId?: string | undefined;
+  durationSeconds: number;
+}
+
+/** Temporary credentials STS issued (AssumeRole). */
+export interface SessionCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken: string;
+  expiration: Date;
+}
+
 export interface StsPort {
   getCallerIdentity(): Promise<CallerIdentity>;
+  /** Optional so older fakes still fit; the multi-account path requires it. */
+  assumeRole?(input: AssumeRoleInput): Promise<SessionCredentials>;
 }
 
 export interface OidcProvider {
@@ -108,11 +125,22 @@ export interface OidcProvider {
   arn: string;
   issuerUrl: string;
   clientIds: string[];
+  fingerprints?: string[] | undefined;
+}
+
+export interface CreateOidcProviderInput {
+  name: string;
+  issuerUrl: string;
+  clientIds: string[];
+  fingerprints: string[];
+  description: string;
 }
 
 export interface ImsPort {
   /** undefined when no provider of that name exists. */
   getOidcProvider(name: string): Promise<OidcProvider | undefined>;
+  /** Optional so older fakes still fit; the multi-account path requires it. */
+  createOidcProvider?(input: CreateOidcProviderInput): Promise<OidcProvider>;
 }
 
 /** Which RAM actions change state: the steady-state resync must make none of them. */

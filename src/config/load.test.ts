@@ -104,6 +104,8 @@ describe('the option table covers the manager', () => {
       deniedActions: 'object',
       allowedRoleNames: 'object',
       allowAdoption: 'boolean',
+      podChecks: 'boolean',
+      allowPodRestart: 'boolean',
       namespace: 'string',
       leaderElect: 'boolean',
       leaseDuration: 'number',

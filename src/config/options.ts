@@ -140,6 +140,29 @@ export const OPTIONS: OptionSpec[] = [
     help: 'let bindings adopt pre-existing roles (spec.role.adopt)',
   },
   {
+    key: 'podChecks',
+    type: 'boolean',
+    default: true,
+    help: 'watch pods of bound ServiceAccounts and report stale ones (status.pods, PodsCurrent)',
+  },
+  {
+    key: 'allowPodRestart',
+    type: 'boolean',
+    default: false,
+    help: 'let bindings with spec.restartStalePods rollout-restart the Deployment/StatefulSet/DaemonSet of stale pods (needs config/pod-restart RBAC)',
+  },
+  {
+    key: 'accountMappings',
+    type: 'boolean',
+    default: true,
+    help: 'watch AccountMappings: bindings in mapped namespaces get their roles in another account (sts:AssumeRole into its management role)',
+  },
+  {
+    key: 'issuerCaFile',
+    type: 'string',
+    help: "CA (PEM) to build the issuer's TLS chain with, for the fingerprint of an OIDC provider the operator creates in a mapped account (default: system CAs)",
+  },
+  {
     key: 'namespace',
     type: 'string',
     default: 'rrsa-system',

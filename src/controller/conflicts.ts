@@ -1,3 +1,5 @@
+import type { PodIdentityBinding } from '../api/types.ts';
+
 /** The fields conflict resolution looks at, from any binding in the cache. */
 export interface BindingClaim {
   namespace: string;
@@ -23,4 +25,21 @@ export function serviceAccountHolder(
         Date.parse(a.creationTimestamp) - Date.parse(b.creationTimestamp) ||
         a.name.localeCompare(b.name),
     )[0];
+}
+
+/** The holder of `binding`'s ServiceAccount among the bindings of its namespace. */
+export function holderAmong(
+  sameNamespace: readonly PodIdentityBinding[],
+  binding: PodIdentityBinding,
+): BindingClaim | undefined {
+  return serviceAccountHolder(
+    sameNamespace.map((b) => ({
+      namespace: b.metadata.namespace,
+      name: b.metadata.name,
+      serviceAccountName: b.spec.serviceAccountName,
+      creationTimestamp: b.metadata.creationTimestamp ?? '',
+    })),
+    binding.metadata.namespace,
+    binding.spec.serviceAccountName,
+  );
 }

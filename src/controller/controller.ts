@@ -1,12 +1,14 @@
-import type { KubernetesObject, V1ServiceAccount } from '@kubernetes/client-node';
-import { namespaceOptIn } from '../kube/namespaces.ts';
+import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
+import { namespaceOptIn, namespacePath } from '../kube/namespaces.ts';
+import { withTimeout } from '../kube/timeout.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
 import { describeApiError } from '../kube/api-errors.ts';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
 import type { RamPort } from '../cloud/ports.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import { KubeBindingStore } from '../kube/binding-store.ts';
-import type { KubeClients } from '../kube/client.ts';
+import { projectBinding } from './binding-projection.ts';
+import type { KubeConnection } from '../kube/connect.ts';
 import type { EventSink } from '../kube/events.ts';
 import {
   logInformerError,
@@ -20,7 +22,12 @@ import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { runInFlow } from '../runtime/flow.ts';
 import { runWorkers } from '../runtime/workers.ts';
 import { WorkQueue, type BackoffOptions } from '../runtime/workqueue.ts';
+import type { AccountMapping } from '../api/account-mapping.ts';
+import type { AccountClients } from '../cloud/account-clients.ts';
+import { accountMappingInformer } from '../kube/account-mappings.ts';
+import { AccountRouter } from './account-router.ts';
 import { BindingReconciler } from './reconciler.ts';
+import { startPodChecks, type PodChecksOptions, type RunningPodChecks } from './pods/wiring.ts';
 import { readsPerCheck, resyncPeriodMs } from './resync.ts';
 import {
   bindingFingerprint,
@@ -32,7 +39,7 @@ import {
 import type { ClusterIdentity } from './types.ts';
 
 export interface BindingControllerOptions {
-  kube: KubeClients;
+  kube: KubeConnection;
   cluster: ClusterIdentity;
   guardrails: Guardrails;
   ram: RamPort;
@@ -51,6 +58,15 @@ export interface BindingControllerOptions {
   bindingSelector?: string | undefined;
   /** A ServiceAccount informer shared with the webhook; started here when not given. */
   serviceAccounts?: ResilientInformer<V1ServiceAccount> | undefined;
+  /** Stale-pod detection (and the opt-in restarts); off when not given. */
+  podChecks?: PodChecksOptions | undefined;
+  /** Roles in other accounts (AccountMapping, docs/adr/0014); absent: the cluster's account only. */
+  multiAccount?: MultiAccountOptions | undefined;
+}
+
+export interface MultiAccountOptions {
+  accounts: AccountClients;
+  issuerFingerprint: () => Promise<string>;
 }
 
 /**
@@ -64,7 +80,9 @@ export class BindingController {
   readonly #bindings: ResilientInformer<PodIdentityBinding>;
   readonly #serviceAccounts: ResilientInformer<V1ServiceAccount>;
   readonly #ownsServiceAccountInformer: boolean;
-  readonly #reconciler: BindingReconciler;
+  readonly #reconciler: Pick<BindingReconciler, 'reconcile'>;
+  readonly #mappings: ResilientInformer<AccountMapping> | undefined;
+  readonly #podChecks: RunningPodChecks | undefined;
   #workers: Promise<void> | undefined;
   #bindingCount = 0;
   /** What one round of drift checks costs in RAM reads (sum of readsPerCheck over bindings). */
@@ -83,27 +101,23 @@ export class BindingController {
       metrics?.queueAdds.inc();
       metrics?.queueDepth.set(this.#queue.len());
     };
-    // Custom objects arrive as plain JSON (string timestamps), not client-node's typed models.
-    this.#bindings = startResilientInformer<KubernetesObject>({
+    // Custom objects arrive as plain JSON (string timestamps).
+    this.#bindings = startResilientInformer<PodIdentityBinding>({
       name: 'podidentitybindings',
-      kubeConfig: kube.kubeConfig,
+      rest: kube.rest,
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      project: projectBinding,
       ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
-      list: async () =>
-        (await kube.custom.listClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
-        })) as never,
       onEvent: (event, object) => {
         if (event === 'add') this.#bindingCount++;
         if (event === 'delete') this.#bindingCount--;
-        const binding = object as unknown as PodIdentityBinding;
+        const binding = object;
         const key = bindingKey(binding.metadata.namespace, binding.metadata.name);
         const fingerprint = bindingFingerprint(binding);
         const seen = this.#seen.get(key);
         if (event === 'update' && seen?.fingerprint === fingerprint) return;
+        if (event === 'delete')
+          this.#podChecks?.onBindingDeleted(binding.metadata.namespace, binding.metadata.name);
         this.#readsPerRound -= seen?.reads ?? 0;
         if (event === 'delete') this.#seen.delete(key);
         else {
@@ -111,11 +125,16 @@ export class BindingController {
           this.#readsPerRound += reads;
           this.#seen.set(key, { fingerprint, reads });
         }
-        for (const key of keysForBinding(binding, this.#bindings.list(binding.metadata.namespace)))
+        for (const key of keysForBinding(
+          binding,
+          this.#bindings.list(binding.metadata.namespace),
+        )) {
           this.#queue.add(key);
+          this.#podChecks?.enqueue(key);
+        }
       },
       onError: logInformerError(levelled(logger), 'binding'),
-    }) as unknown as ResilientInformer<PodIdentityBinding>;
+    });
     this.#ownsServiceAccountInformer = options.serviceAccounts === undefined;
     this.#serviceAccounts =
       options.serviceAccounts ??
@@ -123,17 +142,19 @@ export class BindingController {
         onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
         onError: logInformerError(levelled(logger), 'ServiceAccount'),
       });
-    this.#reconciler = new BindingReconciler({
+    const deps: ConstructorParameters<typeof BindingReconciler>[0] = {
       cluster: options.cluster,
       guardrails: options.guardrails,
       ram: options.ram,
-      bindings: new KubeBindingStore(kube.custom, this.#bindings),
+      bindings: new KubeBindingStore(kube.rest, this.#bindings),
       serviceAccounts: new KubeServiceAccountStore(
-        new ServiceAccountClient(kube.core, this.#serviceAccounts),
+        new ServiceAccountClient(kube.rest, this.#serviceAccounts),
       ),
       events: options.events,
-      namespaces: namespaceOptIn(kube.core, INJECTION_LABEL),
+      namespaces: namespaceOptIn(kube.rest, INJECTION_LABEL),
       now: () => new Date(),
+      // 0.9: the resync pass, queued one period after the last check, must find it stale.
+      ramFreshMs: () => 0.9 * options.resyncMs,
       resyncMs: () => {
         const periodMs =
           options.ramQps === undefined
@@ -147,23 +168,69 @@ export class BindingController {
         metrics?.resyncPeriod.set(periodMs / 1000);
         return periodMs;
       },
-    });
+    };
+    const multi = options.multiAccount;
+    this.#mappings = multi
+      ? accountMappingInformer(kube, {
+          // A mapping change may move any namespace: every binding is looked at again.
+          onChange: () => {
+            for (const b of this.#bindings.list())
+              this.#queue.add(bindingKey(b.metadata.namespace, b.metadata.name));
+          },
+          onError: logInformerError(levelled(logger), 'AccountMapping'),
+        })
+      : undefined;
+    const mappings = this.#mappings;
+    this.#reconciler =
+      multi && mappings
+        ? new AccountRouter({
+            home: deps,
+            mappings: () => mappings.list(),
+            namespaceLabels: namespaceLabels(kube),
+            accounts: multi.accounts,
+            issuerFingerprint: multi.issuerFingerprint,
+          })
+        : new BindingReconciler(deps);
+    this.#podChecks =
+      options.podChecks &&
+      startPodChecks({
+        ...options.podChecks,
+        kube,
+        bindings: this.#bindings,
+        serviceAccounts: this.#serviceAccounts,
+        events: options.events,
+        logger,
+        resyncMs: options.resyncMs,
+        staleGauge: metrics?.stalePods,
+        backoff: options.backoff,
+      });
   }
 
   /** Called for ServiceAccount events (also when the informer is shared with the webhook). */
   onServiceAccountEvent(sa: V1ServiceAccount): void {
     const namespace = sa.metadata?.namespace ?? '';
     const name = sa.metadata?.name ?? '';
-    for (const key of keysForServiceAccount(namespace, name, this.#bindings.list(namespace)))
+    for (const key of keysForServiceAccount(namespace, name, this.#bindings.list(namespace))) {
       this.#queue.add(key);
+      this.#podChecks?.enqueue(key);
+    }
   }
 
   hasSynced(): boolean {
-    return this.#bindings.hasSynced() && this.#serviceAccounts.hasSynced();
+    return (
+      this.#bindings.hasSynced() &&
+      this.#serviceAccounts.hasSynced() &&
+      (this.#podChecks?.hasSynced() ?? true) &&
+      (this.#mappings?.hasSynced() ?? true)
+    );
   }
 
   async start(): Promise<void> {
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.start();
+    // Mappings first: a binding reconciled before them would be judged against none.
+    await this.#mappings?.start();
+    // Pods before bindings: a binding's first pod check should see every pod, not an empty cache.
+    await this.#podChecks?.start();
     await this.#bindings.start();
     const { logger, metrics, concurrency } = this.#o;
     this.#workers = runWorkers(
@@ -202,7 +269,9 @@ export class BindingController {
   async stop(): Promise<void> {
     await this.#queue.shutDownWithDrain();
     await this.#workers;
+    await this.#podChecks?.stop();
     await this.#bindings.stop();
+    await this.#mappings?.stop();
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.stop();
   }
 }
@@ -216,6 +285,26 @@ export class BindingController {
 export function maxWorkersPerNamespace(concurrency: number): number {
   if (concurrency < 4) return Math.max(1, concurrency);
   return concurrency - Math.max(1, Math.floor(concurrency / 8));
+}
+
+/** A namespace's labels (one bounded GET), undefined when unreadable. */
+function namespaceLabels(
+  kube: KubeConnection,
+): (namespace: string) => Promise<Record<string, string> | undefined> {
+  return async (namespace) => {
+    try {
+      const ns = await withTimeout(
+        kube.rest.get<V1Namespace>(namespacePath(namespace), {
+          signal: AbortSignal.timeout(3000),
+        }),
+        2000,
+        `GET namespace ${namespace}`,
+      );
+      return { ...(ns.metadata?.labels ?? {}) };
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 function errorReason(error: unknown): string {

@@ -1,41 +1,17 @@
-import { DEFAULT_GUARDRAILS } from '../identity/guardrails.ts';
 import {
-  FakeBindingStore,
-  FakeRam,
-  FakeServiceAccountStore,
-  RecordingEvents,
   bindingFixture,
+  reconcilerWorld,
+  testCluster as cluster,
 } from '../../test/support/fakes.ts';
 import { chooseRoleName } from './desired.ts';
 import { planObservation } from './drift-check.ts';
 import { TAG_BINDING } from './ownership.ts';
-import { BindingReconciler } from './reconciler.ts';
-import type { ClusterIdentity } from './types.ts';
 
-const cluster: ClusterIdentity = {
-  clusterId: 'c1',
-  accountId: '1234567890123456',
-  oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
-  issuerUrl: 'https://issuer.example',
-  roleNamePrefix: 'rrsa-',
-};
 const oss = { type: 'System' as const, name: 'AliyunOSSReadOnlyAccess' };
 
 /** A binding reconciled once to Ready; the RAM call log is cleared after that pass. */
 async function converged() {
-  const ram = new FakeRam();
-  const bindings = new FakeBindingStore();
-  const serviceAccounts = new FakeServiceAccountStore();
-  const reconciler = new BindingReconciler({
-    cluster,
-    guardrails: DEFAULT_GUARDRAILS,
-    ram,
-    bindings,
-    serviceAccounts,
-    events: new RecordingEvents(),
-    now: () => new Date('2026-06-01T00:00:00Z'),
-    resyncMs: () => 600_000,
-  });
+  const { ram, bindings, serviceAccounts, reconciler } = reconcilerWorld();
   const binding = bindings.put(bindingFixture({ role: { policies: [oss] } }));
   serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
   await reconciler.reconcile('team-a', 'app');

@@ -1,3 +1,4 @@
+import { involvedObject } from './involved.ts';
 import { FINALIZER, type PodIdentityBinding } from '../api/types.ts';
 import type { PolicyRef } from '../cloud/ports.ts';
 import {
@@ -6,7 +7,6 @@ import {
   removeBindingStatement,
   serializeTrustDocument,
 } from '../identity/trust-policy.ts';
-import type { InvolvedObject } from '../kube/events.ts';
 import { validateSpec } from '../api/validate.ts';
 import { readLedger, ledgerTagKey } from './adoption-ledger.ts';
 import { chooseRoleName, desiredState } from './desired.ts';
@@ -36,7 +36,7 @@ export async function finalizeBinding(
     for (const roleName of names) await releaseRole(deps, binding, roleName);
     // Inline policies go with the role (after it let go of them); Retain keeps both (ADR 0011).
     await deleteOwnedInline(deps.ram, bindingIdentity(binding, deps.cluster), [], (what) =>
-      deps.events.record(involved(binding), 'Normal', 'InlinePolicyDeleted', what),
+      deps.events.record(involvedObject(binding), 'Normal', 'InlinePolicyDeleted', what),
     );
   }
   for (const roleName of names) await unwireServiceAccount(deps, binding, roleName);
@@ -72,7 +72,7 @@ async function releaseRole(
     name: binding.metadata.name,
   };
   const ownership = classifyRoleOwnership(tags, id);
-  const object = involved(binding);
+  const object = involvedObject(binding);
   if (ownership.kind === 'ours') {
     for (const policy of await ram.listPoliciesForRole(roleName))
       await ram.detachPolicy(roleName, policy);
@@ -116,7 +116,7 @@ async function releaseAdoptedRole(
   for (const policy of attached.filter((p) => ours.has(policyKey(p))))
     await ram.detachPolicy(roleName, policy);
   deps.events.record(
-    involved(binding),
+    involvedObject(binding),
     'Normal',
     'RoleReleased',
     `removed this binding's trust statement and policies from adopted role ${roleName}`,
@@ -135,14 +135,4 @@ async function unwireServiceAccount(
   const changes = unwireChanges(current.annotations, roleName, binding.metadata.name);
   if (Object.keys(changes).length > 0)
     await deps.serviceAccounts.patchAnnotations(namespace, name, changes);
-}
-
-function involved(binding: PodIdentityBinding): InvolvedObject {
-  return {
-    apiVersion: binding.apiVersion,
-    kind: binding.kind,
-    namespace: binding.metadata.namespace,
-    name: binding.metadata.name,
-    uid: binding.metadata.uid,
-  };
 }

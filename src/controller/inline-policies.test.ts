@@ -2,25 +2,14 @@ import type { InlinePolicySpec } from '../api/types.ts';
 import { DEFAULT_GUARDRAILS } from '../identity/guardrails.ts';
 import { inlinePolicyName } from '../identity/inline-policy.ts';
 import {
-  FakeBindingStore,
-  FakeRam,
-  FakeServiceAccountStore,
-  RecordingEvents,
   bindingFixture,
+  reconcilerWorld,
+  testCluster as cluster,
 } from '../../test/support/fakes.ts';
 import { readLedger } from './adoption-ledger.ts';
 import { chooseRoleName } from './desired.ts';
 import { ownershipTags } from './ownership.ts';
-import { BindingReconciler } from './reconciler.ts';
-import type { ClusterIdentity } from './types.ts';
 
-const cluster: ClusterIdentity = {
-  clusterId: 'c1',
-  accountId: '1234567890123456',
-  oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
-  issuerUrl: 'https://issuer.example',
-  roleNamePrefix: 'rrsa-',
-};
 const id = { clusterId: 'c1', namespace: 'team-a', name: 'app' };
 const policyName = inlinePolicyName('rrsa-', 'c1', 'team-a', 'app', 'reports');
 
@@ -38,19 +27,8 @@ function world(
   deletionPolicy?: 'Delete' | 'Retain',
   adopt?: string,
 ) {
-  const ram = new FakeRam();
-  const bindings = new FakeBindingStore();
-  const serviceAccounts = new FakeServiceAccountStore();
-  const events = new RecordingEvents();
-  const reconciler = new BindingReconciler({
-    cluster,
+  const { ram, bindings, serviceAccounts, events, reconciler } = reconcilerWorld({
     guardrails: { ...DEFAULT_GUARDRAILS, allowAdoption: true },
-    ram,
-    bindings,
-    serviceAccounts,
-    events,
-    now: () => new Date('2026-06-01T00:00:00Z'),
-    resyncMs: () => 600_000,
   });
   serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
   const binding = bindings.put(

@@ -7,12 +7,16 @@ export const TAG_MANAGED_BY = 'rrsa.dev/managed-by';
 export const TAG_CLUSTER = 'rrsa.dev/cluster-id';
 export const TAG_NAMESPACE = 'rrsa.dev/namespace';
 export const TAG_BINDING = 'rrsa.dev/binding';
+/** The account the role was made for (a role never moves; the console shows whose it is). */
+export const TAG_ACCOUNT = 'rrsa.dev/account-id';
 export const MANAGED_BY_VALUE = 'rrsa-operator';
 
 export interface BindingIdentity {
   clusterId: string;
   namespace: string;
   name: string;
+  /** Tagged on roles created from now on; roles made before the tag existed lack it. */
+  accountId?: string | undefined;
 }
 
 export function ownershipTags(id: BindingIdentity): Record<string, string> {
@@ -21,6 +25,7 @@ export function ownershipTags(id: BindingIdentity): Record<string, string> {
     [TAG_CLUSTER]: id.clusterId,
     [TAG_NAMESPACE]: id.namespace,
     [TAG_BINDING]: id.name,
+    ...(id.accountId !== undefined ? { [TAG_ACCOUNT]: id.accountId } : {}),
   };
 }
 
@@ -32,8 +37,11 @@ export function classifyRoleOwnership(
   id: BindingIdentity,
 ): RoleOwnership {
   if (tags[TAG_MANAGED_BY] !== MANAGED_BY_VALUE) return { kind: 'unmanaged' };
-  const mine = ownershipTags(id);
-  if (Object.entries(mine).every(([k, v]) => tags[k] === v)) return { kind: 'ours' };
+  // The account tag is judged only when both sides have one (older roles do not).
+  const { [TAG_ACCOUNT]: account, ...mine } = ownershipTags(id);
+  const accountMatches = account === undefined || (tags[TAG_ACCOUNT] ?? account) === account;
+  if (accountMatches && Object.entries(mine).every(([k, v]) => tags[k] === v))
+    return { kind: 'ours' };
   const owner = `cluster ${tags[TAG_CLUSTER] ?? '?'}, binding ${tags[TAG_NAMESPACE] ?? '?'}/${tags[TAG_BINDING] ?? '?'}`;
   return { kind: 'other-binding', owner };
 }

@@ -1,49 +1,23 @@
 import { ANNOTATION_ROLE_NAME } from '../api/types.ts';
 import { DEFAULT_GUARDRAILS } from '../identity/guardrails.ts';
 import {
-  FakeBindingStore,
-  FakeRam,
-  FakeServiceAccountStore,
-  RecordingEvents,
   bindingFixture,
   cloudError,
   deferred,
+  reconcilerWorld,
+  testCluster as cluster,
 } from '../../test/support/fakes.ts';
 import { ledgerTagKey } from './adoption-ledger.ts';
 import { chooseRoleName } from './desired.ts';
 import { ownershipTags } from './ownership.ts';
-import { RetryableError, BindingReconciler } from './reconciler.ts';
+import { RetryableError } from './reconciler.ts';
 import { ANNOTATION_MANAGED_BY_BINDING } from './service-account.ts';
-import type { ClusterIdentity } from './types.ts';
 
-const cluster: ClusterIdentity = {
-  clusterId: 'c1',
-  accountId: '1234567890123456',
-  oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
-  issuerUrl: 'https://issuer.example',
-  roleNamePrefix: 'rrsa-',
-};
 const oss = { type: 'System' as const, name: 'AliyunOSSReadOnlyAccess' };
 const logs = { type: 'System' as const, name: 'AliyunLogReadOnlyAccess' };
 const cs = { type: 'System' as const, name: 'AliyunCSReadOnlyAccess' };
 
-function world() {
-  const ram = new FakeRam();
-  const bindings = new FakeBindingStore();
-  const serviceAccounts = new FakeServiceAccountStore();
-  const events = new RecordingEvents();
-  const reconciler = new BindingReconciler({
-    cluster,
-    guardrails: { ...DEFAULT_GUARDRAILS, allowAdoption: true },
-    ram,
-    bindings,
-    serviceAccounts,
-    events,
-    now: () => new Date('2026-06-01T00:00:00Z'),
-    resyncMs: () => 600_000,
-  });
-  return { ram, bindings, serviceAccounts, events, reconciler };
-}
+const world = () => reconcilerWorld({ guardrails: { ...DEFAULT_GUARDRAILS, allowAdoption: true } });
 
 async function failure(promise: Promise<unknown>): Promise<RetryableError> {
   try {
@@ -197,7 +171,12 @@ describe('adopted roles after a partial failure', () => {
     serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
     await reconciler.reconcile('team-a', 'app');
     expect(ram.roles.get(chooseRoleName(binding, cluster))?.tags).toEqual(
-      ownershipTags({ clusterId: 'c1', namespace: 'team-a', name: 'app' }),
+      ownershipTags({
+        clusterId: 'c1',
+        namespace: 'team-a',
+        name: 'app',
+        accountId: cluster.accountId,
+      }),
     );
     expect(serviceAccounts.annotations('team-a', 'app-sa')?.[ANNOTATION_ROLE_NAME]).toBe(
       chooseRoleName(binding, cluster),
@@ -279,7 +258,9 @@ describe('roles retained by a deleted binding', () => {
     await reconciler.reconcile('team-a', 'app');
     expect(ready()).toMatchObject({ status: 'True', reason: 'Bound' });
     const role = ram.roles.get('reports')!;
-    expect(role.tags).toEqual(ownershipTags({ ...gone, name: fresh.metadata.name }));
+    expect(role.tags).toEqual(
+      ownershipTags({ ...gone, name: fresh.metadata.name, accountId: cluster.accountId }),
+    );
     expect(role.attached).toEqual([oss]); // owned now: the spec is the whole truth
   });
 

@@ -9,8 +9,7 @@ import { CloudError } from '../cloud/errors.ts';
 import type { PolicyRef } from '../cloud/ports.ts';
 import { sameJson } from '../identity/trust-policy.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
-import type { InvolvedObject } from '../kube/events.ts';
-import { serviceAccountHolder } from './conflicts.ts';
+import { holderAmong } from './conflicts.ts';
 import {
   ANNOTATION_TAKE_OVER_RETAINED_ROLE,
   decideRole,
@@ -34,6 +33,7 @@ import {
   type ObservationPlan,
 } from './drift-check.ts';
 import { finalizeBinding } from './finalize.ts';
+import { involvedObject } from './involved.ts';
 import {
   applyInline,
   bindingIdentity,
@@ -50,6 +50,7 @@ import { enforcePolicyGrants } from './policy-guard.ts';
 import { annotationChanges } from './service-account.ts';
 import { computeStatus, type Detail, type Outcome } from './status.ts';
 import type { ReconcileResult, ReconcilerDeps } from './types.ts';
+import { freshVerification, roleFingerprint, type VerifiedRole } from './verified-role.ts';
 
 /** Per-pass bookkeeping: RAM writes done, and the reconcile's deadline. */
 interface Progress {
@@ -73,16 +74,6 @@ export class RetryableError extends Error {
   }
 }
 
-export function involvedObject(binding: PodIdentityBinding): InvolvedObject {
-  return {
-    apiVersion: binding.apiVersion,
-    kind: binding.kind,
-    namespace: binding.metadata.namespace,
-    name: binding.metadata.name,
-    uid: binding.metadata.uid,
-  };
-}
-
 /**
  * One level-triggered pass over a binding: read it, its ServiceAccount and the RAM role; decide;
  * act; write status once if it changed. Safe to run any number of times; a pass over a world that
@@ -92,6 +83,8 @@ export class BindingReconciler {
   readonly #deps: ReconcilerDeps;
   /** Which half each converged binding's last drift check read (drift-check.ts alternates). */
   readonly #lastHalf = new Map<string, Half>();
+  /** Each binding's last RAM convergence (verified-role.ts): event-queued passes skip RAM. */
+  readonly #verified = new Map<string, VerifiedRole>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -105,9 +98,13 @@ export class BindingReconciler {
     const binding = await this.#deps.bindings.get(namespace, name);
     if (!binding) {
       this.#lastHalf.delete(`${namespace}/${name}`);
+      this.#verified.delete(`${namespace}/${name}`);
       return {};
     }
-    if (binding.metadata.deletionTimestamp) return finalizeBinding(this.#deps, binding);
+    if (binding.metadata.deletionTimestamp) {
+      this.#verified.delete(`${namespace}/${name}`);
+      return finalizeBinding(this.#deps, binding);
+    }
     if (!(binding.metadata.finalizers ?? []).includes(FINALIZER)) {
       // The finalizer goes on before anything exists in RAM, so nothing can be orphaned. The
       // update it causes queues this binding again, and that pass works on the fresh object.
@@ -144,15 +141,9 @@ export class BindingReconciler {
         details: { PoliciesReady: { status: 'False', reason: 'GuardrailViolation', message } },
       };
     }
-    const holder = serviceAccountHolder(
-      this.#deps.bindings.listInNamespace(binding.metadata.namespace).map((b) => ({
-        namespace: b.metadata.namespace,
-        name: b.metadata.name,
-        serviceAccountName: b.spec.serviceAccountName,
-        creationTimestamp: b.metadata.creationTimestamp ?? '',
-      })),
-      binding.metadata.namespace,
-      binding.spec.serviceAccountName,
+    const holder = holderAmong(
+      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      binding,
     );
     if (holder && holder.name !== binding.metadata.name)
       return stalled(
@@ -160,6 +151,21 @@ export class BindingReconciler {
         `ServiceAccount ${binding.spec.serviceAccountName} is already bound by the older PodIdentityBinding ${holder.name}: delete one of them or point this one at another ServiceAccount`,
       );
     const desired = desiredState(binding, this.#deps.cluster);
+    const key = `${binding.metadata.namespace}/${binding.metadata.name}`;
+    const verified = freshVerification(
+      this.#verified.get(key),
+      binding,
+      this.#deps.now().getTime(),
+      this.#deps.ramFreshMs?.() ?? 0,
+    );
+    if (verified)
+      return this.#convergedOutcome(
+        binding,
+        desired,
+        verified,
+        await this.#wireServiceAccount(binding, desired),
+      );
+    this.#verified.delete(key);
     // RAM writes that succeeded in this pass (a local: passes of other bindings interleave).
     const progress = { writes: 0, signal };
     try {
@@ -193,7 +199,12 @@ export class BindingReconciler {
       decideRole({
         desired: withInline,
         observed,
-        binding: { clusterId: id.clusterId, namespace: id.namespace, name: id.name },
+        binding: {
+          clusterId: id.clusterId,
+          namespace: id.namespace,
+          name: id.name,
+          accountId: this.#deps.cluster.accountId,
+        },
         retained: await this.#retainedRole(binding, observed.tags),
       });
     const key = `${id.namespace}/${id.name}`;
@@ -207,7 +218,6 @@ export class BindingReconciler {
       observed = await this.#complete(desired.roleName, observed, plan.read);
       decision = await decide(observed);
     }
-    const role = { name: desired.roleName, arn: desired.roleArn };
     if (decision.kind === 'blocked')
       return { ...stalled(decision.reason, decision.message), role: undefined };
     const wroteInline = (what: string): void => {
@@ -234,7 +244,30 @@ export class BindingReconciler {
         inline.map((d) => d.policyName),
         wroteInline,
       );
-    const serviceAccount = await this.#wireServiceAccount(binding, desired);
+    // RAM matches the spec now; the ServiceAccount is Kubernetes-side work.
+    const verified: VerifiedRole = {
+      fingerprint: roleFingerprint(binding),
+      checkedAtMs: this.#deps.now().getTime(),
+      ownership: decision.ownership,
+      attachedPolicies: decision.attachedAfter,
+      inlinePolicies: inlineStatus,
+    };
+    this.#verified.set(key, verified);
+    return this.#convergedOutcome(
+      binding,
+      desired,
+      verified,
+      await this.#wireServiceAccount(binding, desired),
+    );
+  }
+
+  /** The outcome of a pass whose RAM side matches the spec (just now, or verified recently). */
+  async #convergedOutcome(
+    binding: PodIdentityBinding,
+    desired: DesiredState,
+    verified: VerifiedRole,
+    serviceAccount: Detail,
+  ): Promise<Outcome> {
     const ready = serviceAccount.status === 'True';
     return {
       ready,
@@ -246,20 +279,21 @@ export class BindingReconciler {
       reconciling: false,
       details: {
         RoleReady: ok(
-          decision.ownership === 'Created' ? 'RoleManaged' : 'RoleAdopted',
+          verified.ownership === 'Created' ? 'RoleManaged' : 'RoleAdopted',
           desired.roleArn,
         ),
         TrustPolicyReady: ok(
           'StatementPresent',
           `system:serviceaccount:${binding.metadata.namespace}:${binding.spec.serviceAccountName} may assume the role via ${desired.target.providerArn}`,
         ),
-        PoliciesReady: ok('PoliciesAttached', describePolicies(decision.attachedAfter)),
+        PoliciesReady: ok('PoliciesAttached', describePolicies(verified.attachedPolicies)),
         ServiceAccountReady: serviceAccount,
       },
-      role: { ...role, ownership: decision.ownership },
+      role: { name: desired.roleName, arn: desired.roleArn, ownership: verified.ownership },
       oidcProviderArn: this.#deps.cluster.oidcProviderArn,
-      attachedPolicies: decision.attachedAfter,
-      inlinePolicies: inlineStatus,
+      accountId: this.#deps.cluster.accountId,
+      attachedPolicies: verified.attachedPolicies,
+      inlinePolicies: verified.inlinePolicies,
     };
   }
 
@@ -381,6 +415,9 @@ export class BindingReconciler {
       roleName: desired.roleName,
       bindingName: binding.metadata.name,
       tokenExpirationSeconds: desired.tokenExpirationSeconds,
+      ...(this.#deps.cluster.crossAccount
+        ? { arns: { roleArn: desired.roleArn, oidcProviderArn: desired.target.providerArn } }
+        : {}),
     };
     const current = await serviceAccounts.get(namespace, name);
     if (!current) {

@@ -2,11 +2,18 @@ import { ANNOTATION_ROLE_NAME, ANNOTATION_TOKEN_EXPIRATION } from '../api/types.
 
 /** Marks a ServiceAccount as wired by a binding, so the expiration annotation is ours to remove. */
 export const ANNOTATION_MANAGED_BY_BINDING = 'rrsa.dev/binding';
+/**
+ * A role in another account (AccountMapping): its ARN and that account's provider ARN, which the
+ * webhook injects instead of deriving them from the cluster's own account.
+ */
+export const ANNOTATION_ROLE_ARN = 'rrsa.dev/role-arn';
+export const ANNOTATION_OIDC_PROVIDER_ARN = 'rrsa.dev/oidc-provider-arn';
 
 export interface ServiceAccountWiring {
   roleName: string;
   bindingName: string;
   tokenExpirationSeconds: number | undefined;
+  arns?: { roleArn: string; oidcProviderArn: string } | undefined;
 }
 
 /**
@@ -22,6 +29,8 @@ export function annotationChanges(
     [ANNOTATION_MANAGED_BY_BINDING]: wiring.bindingName,
     [ANNOTATION_TOKEN_EXPIRATION]:
       wiring.tokenExpirationSeconds === undefined ? null : String(wiring.tokenExpirationSeconds),
+    [ANNOTATION_ROLE_ARN]: wiring.arns?.roleArn ?? null,
+    [ANNOTATION_OIDC_PROVIDER_ARN]: wiring.arns?.oidcProviderArn ?? null,
   };
   // A hand-set expiration on a ServiceAccount we did not wire yet is the user's, not ours.
   const wiredByUs = current[ANNOTATION_MANAGED_BY_BINDING] === wiring.bindingName;
@@ -52,7 +61,11 @@ export function unwireChanges(
     [ANNOTATION_ROLE_NAME]: null,
     [ANNOTATION_MANAGED_BY_BINDING]: null,
   };
-  if (current[ANNOTATION_TOKEN_EXPIRATION] !== undefined)
-    changes[ANNOTATION_TOKEN_EXPIRATION] = null;
+  for (const key of [
+    ANNOTATION_TOKEN_EXPIRATION,
+    ANNOTATION_ROLE_ARN,
+    ANNOTATION_OIDC_PROVIDER_ARN,
+  ])
+    if (current[key] !== undefined) changes[key] = null;
   return changes;
 }

@@ -59,3 +59,24 @@ describe('computeStatus kstatus flags', () => {
         }
   });
 });
+
+describe('computeStatus keeps what the pod checks wrote', () => {
+  it('carries status.pods and the PodsCurrent condition unchanged, so a reconcile never rewrites them', () => {
+    const binding = bindingFixture();
+    const podsCurrent = {
+      type: 'PodsCurrent',
+      status: 'False' as const,
+      reason: 'StalePods',
+      message: '1 of 1 pods ...',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+      observedGeneration: 1,
+    };
+    binding.status = { pods: { total: 1, current: 0, stale: 1 }, conditions: [podsCurrent] };
+    const status = computeStatus(binding, outcome({ ready: true, reason: 'Bound' }), now);
+    expect(status.pods).toEqual({ total: 1, current: 0, stale: 1 });
+    expect(status.conditions?.at(-1)).toEqual(podsCurrent);
+    expect(status.conditions?.filter((c) => c.type === 'PodsCurrent')).toHaveLength(1);
+    // Ready keeps its meaning: stale pods do not make it False.
+    expect(status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+});

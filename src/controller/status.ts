@@ -41,6 +41,8 @@ export interface Outcome {
   details: Partial<Record<DetailType, Detail>>;
   role?: { name: string; arn: string; ownership?: RoleOwnershipMode | undefined } | undefined;
   oidcProviderArn?: string | undefined;
+  /** The account the role lives in; undefined keeps what status said. */
+  accountId?: string | undefined;
   attachedPolicies?: PolicySpec[] | undefined;
   /** The owned Custom policies of spec.role.inlinePolicies; undefined keeps what status said. */
   inlinePolicies?: InlinePolicyStatus[] | undefined;
@@ -81,9 +83,14 @@ export function computeStatus(
     })),
   ];
   const previous = binding.status;
+  // PodsCurrent is written by the pod checks (controller/pods/), not here: kept as it is.
+  const podsCurrent = previous?.conditions?.find((c) => c.type === ConditionType.PodsCurrent);
   const status: PodIdentityBindingStatus = {
     observedGeneration: generation,
-    conditions: mergeConditions(previous?.conditions, inputs, generation, now),
+    conditions: [
+      ...mergeConditions(previous?.conditions, inputs, generation, now),
+      ...(podsCurrent ? [podsCurrent] : []),
+    ],
   };
   const role = outcome.role ?? keptRole(previous);
   if (role) {
@@ -91,7 +98,12 @@ export function computeStatus(
     status.roleArn = role.arn;
     if (role.ownership) status.roleOwnership = role.ownership;
   }
-  return { ...status, ...carried(outcome, previous) };
+  // status.pods is the pod checks' (controller/pods/): kept as it is, like PodsCurrent.
+  return {
+    ...status,
+    ...carried(outcome, previous),
+    ...(previous?.pods ? { pods: previous.pods } : {}),
+  };
 }
 
 /** Facts a pass that did not get that far keeps from the previous status. */
@@ -102,6 +114,8 @@ function carried(
   const status: PodIdentityBindingStatus = {};
   const provider = outcome.oidcProviderArn ?? previous?.oidcProviderArn;
   if (provider) status.oidcProviderArn = provider;
+  const accountId = outcome.accountId ?? previous?.accountId;
+  if (accountId) status.accountId = accountId;
   const attached = outcome.attachedPolicies ?? previous?.attachedPolicies;
   if (attached) status.attachedPolicies = attached;
   const inline = outcome.inlinePolicies ?? previous?.inlinePolicies;

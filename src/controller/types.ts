@@ -10,6 +10,11 @@ export interface ClusterIdentity {
   oidcProviderArn: string;
   issuerUrl: string;
   roleNamePrefix: string;
+  /**
+   * The roles live in another account than the cluster's (an AccountMapping): the ServiceAccount
+   * then carries the role and provider ARNs, which the webhook cannot derive from its own config.
+   */
+  crossAccount?: boolean;
 }
 
 export interface ServiceAccountState {
@@ -53,6 +58,12 @@ export interface ReconcilerDeps {
   now: () => Date;
   /** Resync period: a converged binding is looked at again after this long (drift repair). */
   resyncMs: () => number;
+  /**
+   * How long a pass that converged RAM vouches for it to later passes queued by Kubernetes
+   * events (verified-role.ts); absent or 0: every pass reads RAM. Below resyncMs, so the resync
+   * pass always reads.
+   */
+  ramFreshMs?: () => number;
   /** Reads whether a namespace opted in to injection, so Ready can say when pods get nothing. */
   namespaces?: NamespaceOptIn;
 }

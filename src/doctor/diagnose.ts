@@ -1,5 +1,7 @@
 import { findCondition } from '../api/conditions.ts';
 import { ANNOTATION_ROLE_NAME, ConditionType, type PodIdentityBinding } from '../api/types.ts';
+import type { PodView } from '../kube/pod-view.ts';
+import { checkPodIdentity } from './pod-identity.ts';
 
 export const INJECTION_LABEL = 'pod-identity.alibabacloud.com/injection';
 const TOKEN_VOLUME = 'rrsa-oidc-token';
@@ -26,6 +28,8 @@ export interface DoctorInput {
     | { readable: true; registered: boolean; caBundle: boolean; serviceReady: boolean | undefined }
     | { readable: false };
   pod?: DoctorPod | undefined;
+  /** The same pod as the controller's pod checks see it (current/stale verdict). */
+  podView?: PodView | undefined;
 }
 
 /** The MutatingWebhookConfiguration config/webhook installs. */
@@ -54,7 +58,11 @@ export function diagnose(input: DoctorInput): Finding[] {
     ...checkWebhook(input),
   ];
   const chainFailed = chain.some((f) => f.verdict === 'fail');
-  return [...chain, ...(input.pod ? checkPod(input, input.pod, chainFailed) : [])];
+  return [
+    ...chain,
+    ...(input.pod ? checkPod(input, input.pod, chainFailed) : []),
+    ...(input.podView ? checkPodIdentity({ ...input, pod: input.podView }) : []),
+  ];
 }
 
 function checkNamespace(input: DoctorInput): Finding[] {

@@ -6,6 +6,7 @@ import type {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
 import { isNotFound, statusCodeOf, withApiRetry, type KubeClients } from '../kube/client.ts';
+import { projectPod } from '../kube/pod-view.ts';
 import { WEBHOOK_CONFIGURATION_NAME, type DoctorInput, type DoctorPod } from './diagnose.ts';
 
 export { WEBHOOK_CONFIGURATION_NAME } from './diagnose.ts';
@@ -65,6 +66,7 @@ export async function gatherDoctorInput(
     bindings: bindings.items,
     webhook: webhookReadable ? webhookView(webhook) : { readable: false },
     pod: podObject && toDoctorPod(podObject),
+    podView: podObject && projectPod(podObject),
   };
 }
 

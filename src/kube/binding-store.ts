@@ -1,51 +1,40 @@
-import type { CustomObjectsApi } from '@kubernetes/client-node';
-import {
-  FINALIZER,
-  GROUP,
-  PLURAL,
-  VERSION,
-  type PodIdentityBinding,
-  type PodIdentityBindingStatus,
-} from '../api/types.ts';
+import { FINALIZER, type PodIdentityBinding, type PodIdentityBindingStatus } from '../api/types.ts';
 import type { BindingStore } from '../controller/types.ts';
-import { BindingClient } from './bindings.ts';
-import { isNotFound } from './client.ts';
+import { isNotFound } from './api-status.ts';
+import { BindingClient, bindingPath } from './bindings.ts';
 import type { ObjectStore } from './informer.ts';
+import type { KubeRest } from './rest.ts';
 
 const STATUS_FIELDS: (keyof PodIdentityBindingStatus)[] = [
   'observedGeneration',
   'conditions',
   'roleName',
   'roleArn',
+  'accountId',
   'oidcProviderArn',
   'roleOwnership',
   'attachedPolicies',
   'inlinePolicies',
+  'pods',
 ];
 
 /** The controller's view of PodIdentityBindings: the informer cache, a GET on a miss, writes. */
 export class KubeBindingStore implements BindingStore {
-  readonly #custom: CustomObjectsApi;
+  readonly #rest: KubeRest;
   readonly #cache: ObjectStore<PodIdentityBinding>;
   readonly #client: BindingClient;
 
-  constructor(custom: CustomObjectsApi, cache: ObjectStore<PodIdentityBinding>) {
-    this.#custom = custom;
+  constructor(rest: KubeRest, cache: ObjectStore<PodIdentityBinding>) {
+    this.#rest = rest;
     this.#cache = cache;
-    this.#client = new BindingClient(custom);
+    this.#client = new BindingClient(rest);
   }
 
   async get(namespace: string, name: string): Promise<PodIdentityBinding | undefined> {
     const cached = this.#cache.get(name, namespace);
     if (cached) return cached;
     try {
-      return (await this.#custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
-        name,
-      })) as PodIdentityBinding;
+      return await this.#rest.get<PodIdentityBinding>(bindingPath(namespace, name));
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

@@ -1,12 +1,14 @@
-import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
-import { statusCodeOf } from './client.ts';
+import { statusCodeOf } from './api-status.ts';
+import { JSON_PATCH, MERGE_PATCH, type KubeRest } from './rest.ts';
 
 export const BINDING_GROUP = 'rrsa.dev';
 export const BINDING_VERSION = 'v1alpha1';
 export const BINDING_PLURAL = 'podidentitybindings';
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+/** The path of one binding (and, with `/status`, of its status subresource). */
+export function bindingPath(namespace: string, name: string): string {
+  return `/apis/${BINDING_GROUP}/${BINDING_VERSION}/namespaces/${encodeURIComponent(namespace)}/${BINDING_PLURAL}/${encodeURIComponent(name)}`;
+}
 
 export class StaleObjectError extends Error {
   override readonly name = 'StaleObjectError';
@@ -21,31 +23,12 @@ interface ObjectRef {
 
 /** Writes to PodIdentityBindings: the status subresource and the finalizer. */
 export class BindingClient {
-  readonly #custom: CustomObjectsApi;
+  readonly #rest: KubeRest;
   readonly #fieldManager: string;
 
-  constructor(custom: CustomObjectsApi, fieldManager = 'rrsa-operator') {
-    this.#custom = custom;
+  constructor(rest: KubeRest, fieldManager = 'rrsa-operator') {
+    this.#rest = rest;
     this.#fieldManager = fieldManager;
-  }
-
-  #target(
-    namespace: string,
-    name: string,
-  ): {
-    group: string;
-    version: string;
-    plural: string;
-    namespace: string;
-    name: string;
-  } {
-    return {
-      group: BINDING_GROUP,
-      version: BINDING_VERSION,
-      plural: BINDING_PLURAL,
-      namespace,
-      name,
-    };
   }
 
   /**
@@ -62,10 +45,11 @@ export class BindingClient {
   ): Promise<void> {
     const body = resourceVersion ? { metadata: { resourceVersion }, status } : { status };
     try {
-      await this.#custom.patchNamespacedCustomObjectStatus(
-        { ...this.#target(namespace, name), body, fieldManager: this.#fieldManager },
-        MERGE_PATCH,
-      );
+      await this.#rest.request('PATCH', `${bindingPath(namespace, name)}/status`, {
+        query: { fieldManager: this.#fieldManager },
+        body,
+        contentType: MERGE_PATCH,
+      });
     } catch (error) {
       if (statusCodeOf(error) === 409)
         throw new StaleObjectError(`${namespace}/${name} changed while it was reconciled`);
@@ -101,10 +85,11 @@ export class BindingClient {
       ...ops,
     ];
     try {
-      await this.#custom.patchNamespacedCustomObject(
-        { ...this.#target(ref.namespace, ref.name), body, fieldManager: this.#fieldManager },
-        JSON_PATCH,
-      );
+      await this.#rest.request('PATCH', bindingPath(ref.namespace, ref.name), {
+        query: { fieldManager: this.#fieldManager },
+        body,
+        contentType: JSON_PATCH,
+      });
     } catch (error) {
       const status = statusCodeOf(error);
       if (status === 404) return; // already gone: nothing left to guard

@@ -1,5 +1,6 @@
 import {
   AdmissionregistrationV1Api,
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -8,21 +9,27 @@ import {
   createConfiguration,
   type Configuration,
 } from '@kubernetes/client-node';
+import type { RequestOptions } from 'node:https';
+import { AgentPool } from './agents.ts';
+import type { KubeConnection } from './connect.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, KubeRest, type KubeTransport } from './rest.ts';
 
-/** Every Kubernetes request ends after this long unless its caller passes a tighter signal. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export { isConflict, isNotFound, statusCodeOf, withApiRetry } from './api-status.ts';
+export { DEFAULT_REQUEST_TIMEOUT_MS } from './rest.ts';
 
 /**
- * The one place that imports @kubernetes/client-node at run time (with informer.ts and the
- * adapters beside it). Everything else in src/ uses `import type` or its own shapes, so unit
- * tests never load the client.
+ * The one place that imports @kubernetes/client-node at run time, for the doctor, the tests and
+ * devenv (typed generated APIs), and for kubeconfigs connect.ts does not read itself. The
+ * manager's adapters use only `rest` (KubeConnection), so the manager does not load it
+ * (ADR 0016).
  */
-export interface KubeClients {
+export interface KubeClients extends KubeConnection {
   kubeConfig: KubeConfig;
   core: CoreV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
   admissionRegistration: AdmissionregistrationV1Api;
+  apps: AppsV1Api;
 }
 
 /** From an explicit kubeconfig file, else $KUBECONFIG, ~/.kube/config or in-cluster. */
@@ -64,18 +71,20 @@ export function createKubeClients(
 ): KubeClients {
   const config = apiConfiguration(kubeConfig, requestTimeoutMs);
   return {
+    rest: new KubeRest(clientNodeTransport(kubeConfig), requestTimeoutMs),
     kubeConfig,
     core: new CoreV1Api(config),
     custom: new CustomObjectsApi(config),
     coordination: new CoordinationV1Api(config),
     admissionRegistration: new AdmissionregistrationV1Api(config),
+    apps: new AppsV1Api(config),
   };
 }
 
 /**
  * What KubeConfig.makeApiClient builds, plus a deadline on every request: client-node sets none,
  * so a call to an apiserver that stopped answering would wait for the OS (minutes). A caller's
- * own signal (see deadline.ts) is appended after this middleware and wins.
+ * own middleware is appended after this one and wins.
  */
 function apiConfiguration(kubeConfig: KubeConfig, requestTimeoutMs: number): Configuration {
   const cluster = kubeConfig.getCurrentCluster();
@@ -96,41 +105,31 @@ function apiConfiguration(kubeConfig: KubeConfig, requestTimeoutMs: number): Con
   });
 }
 
-/** The HTTP status of a client-node ApiException, if any. */
-export function statusCodeOf(error: unknown): number | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = error.code;
-    if (typeof code === 'number') return code;
-  }
-  return undefined;
-}
-
-export function isNotFound(error: unknown): boolean {
-  return statusCodeOf(error) === 404;
-}
-
-export function isConflict(error: unknown): boolean {
-  return statusCodeOf(error) === 409;
-}
-
-/**
- * client-go retries a 429 with Retry-After by itself; client-node does not. The apiserver answers
- * 429 "storage is (re)initializing" to the first reads of a freshly created CRD's watch cache,
- * and under API priority and fairness load, so one-shot reads go through this.
- */
-export async function withApiRetry<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (statusCodeOf(error) !== 429 || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, retryAfterMs(error)));
-    }
-  }
-}
-
-function retryAfterMs(error: unknown): number {
-  const headers = (error as { headers?: Record<string, string> }).headers;
-  const seconds = Number(headers?.['retry-after']);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 10) * 1000 : 1000;
+/** A KubeTransport over a client-node KubeConfig: its auth (exec, providers) on our agents. */
+export function clientNodeTransport(kubeConfig: KubeConfig): KubeTransport {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const server = cluster.server;
+  const pool = new AgentPool();
+  return {
+    server,
+    prepare: async () => {
+      const opts: RequestOptions = {};
+      await kubeConfig.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(opts.headers ?? {}))
+        if (value !== undefined) headers[key] = String(value);
+      if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      const bytes = (value: unknown): Buffer | undefined =>
+        value === undefined || value === null ? undefined : Buffer.from(value as string);
+      const agent = pool.agentFor(server, {
+        ca: bytes(opts.ca),
+        cert: bytes(opts.cert),
+        key: bytes(opts.key),
+        rejectUnauthorized: opts.rejectUnauthorized,
+        servername: opts.servername,
+      });
+      return { agent, headers };
+    },
+  };
 }

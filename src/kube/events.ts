@@ -1,4 +1,5 @@
-import type { CoreV1Api } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import type { KubeRest } from './rest.ts';
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -22,7 +23,7 @@ export interface EventSink {
  * Event are logged and dropped: an Event is a courtesy, never a reason to fail a reconcile.
  */
 export class KubeEventSink implements EventSink {
-  readonly #core: CoreV1Api;
+  readonly #rest: Pick<KubeRest, 'request'>;
   readonly #component: string;
   readonly #dedupeWindowMs: number;
   /** Per object: its latest (reason, message) and when it was written. */
@@ -31,7 +32,7 @@ export class KubeEventSink implements EventSink {
   readonly #now: () => number;
 
   constructor(
-    core: CoreV1Api,
+    rest: Pick<KubeRest, 'request'>,
     options: {
       component?: string;
       dedupeWindowMs?: number;
@@ -40,7 +41,7 @@ export class KubeEventSink implements EventSink {
     } = {},
   ) {
     this.#now = options.now ?? Date.now;
-    this.#core = core;
+    this.#rest = rest;
     this.#component = options.component ?? 'rrsa-operator';
     this.#dedupeWindowMs = options.dedupeWindowMs ?? 600_000;
     this.#onError = options.onError ?? (() => undefined);
@@ -48,17 +49,19 @@ export class KubeEventSink implements EventSink {
 
   record(object: InvolvedObject, type: EventType, reason: string, message: string): void {
     const key = `${object.namespace}/${object.kind}/${object.name}/${object.uid ?? ''}`;
-    const what = `${type}/${reason}/${message}`;
+    // A digest, not the message (up to 1 KiB), is what each of thousands of objects keeps.
+    const what = createHash('sha1').update(`${type}/${reason}/${message}`).digest('base64');
     const now = this.#now();
     const last = this.#recent.get(key);
     if (last?.what === what && now - last.at < this.#dedupeWindowMs) return;
     this.#recent.set(key, { what, at: now });
     if (this.#recent.size > 10_000) this.#prune(now);
     const timestamp = new Date(now);
-    this.#core
-      .createNamespacedEvent({
-        namespace: object.namespace,
+    this.#rest
+      .request('POST', `/api/v1/namespaces/${encodeURIComponent(object.namespace)}/events`, {
         body: {
+          apiVersion: 'v1',
+          kind: 'Event',
           metadata: { generateName: `${object.name}.`, namespace: object.namespace },
           involvedObject: {
             apiVersion: object.apiVersion,
@@ -73,8 +76,8 @@ export class KubeEventSink implements EventSink {
           source: { component: this.#component },
           reportingComponent: this.#component,
           reportingInstance: process.env.HOSTNAME ?? this.#component,
-          firstTimestamp: timestamp,
-          lastTimestamp: timestamp,
+          firstTimestamp: timestamp.toISOString(),
+          lastTimestamp: timestamp.toISOString(),
           count: 1,
         },
       })

@@ -53,7 +53,7 @@ describe('startResilientInformer', () => {
     const delays: number[] = [];
     const informer = startResilientInformer<KubernetesObject>({
       name: 'test',
-      kubeConfig: {} as never,
+      rest: {} as never,
       path: '/api/v1/serviceaccounts',
       list: () =>
         healthy
@@ -91,7 +91,7 @@ describe('startResilientInformer', () => {
     const delays: number[] = [];
     const informer = startResilientInformer<KubernetesObject>({
       name: 'test',
-      kubeConfig: {} as never,
+      rest: {} as never,
       path: '/x',
       list: () =>
         fail ? Promise.reject(new Error('boom')) : Promise.resolve({ items: [] } as never),

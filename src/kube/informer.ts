@@ -1,13 +1,17 @@
-import {
-  makeInformer,
-  type KubeConfig,
-  type KubernetesObject,
-  type ListPromise,
-} from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import { describeApiError, isTransientApiError } from './api-errors.ts';
+import {
+  ListWatch,
+  type KubeObject,
+  type ListWatchOptions,
+  type ObjectList,
+} from './list-watch.ts';
+import type { KubeRest } from './rest.ts';
 
-/** The part of client-node's Informer this module drives (a seam for unit tests). */
+type KubernetesObject = KubeObject & { metadata?: { managedFields?: unknown } | undefined };
+type ListPromise<T> = () => Promise<ObjectList<T>>;
+
+/** The part of an informer (ListWatch) this module drives (a seam for unit tests). */
 export interface InformerLike<T> {
   on(event: 'add' | 'update' | 'delete', callback: (object: T) => void): void;
   on(event: 'error', callback: (error?: unknown) => void): void;
@@ -18,29 +22,40 @@ export interface InformerLike<T> {
 }
 
 export type InformerFactory = <T extends KubernetesObject>(
-  kubeConfig: KubeConfig,
+  rest: KubeRest,
   path: string,
   list: ListPromise<T>,
   labelSelector?: string,
+  options?: ListWatchOptions<T>,
 ) => InformerLike<T>;
+
+/** What a PartialObjectMetadata list and watch ask for: metadata only, no spec or secrets. */
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
 export interface InformerOptions<T extends KubernetesObject> {
   name: string;
-  kubeConfig: KubeConfig;
-  /** API path to watch, for example /api/v1/serviceaccounts. */
+  rest: KubeRest;
+  /** API path to list and watch, for example /api/v1/serviceaccounts. */
   path: string;
-  list: ListPromise<T>;
+  /** Defaults to a GET of `path` (with the label selector). */
+  list?: ListPromise<T>;
+  /** List and watch PartialObjectMetadata: for caches that read metadata only. */
+  metadataOnly?: boolean;
+  /** Trims each object to what is read before it is cached (see ListWatchOptions). */
+  project?: (object: T) => T;
   labelSelector?: string;
   onEvent?: (event: InformerEvent, object: T) => void;
   onError?: (error: unknown, retryInMs: number) => void;
-  /** Restart backoff bounds; client-node's informer stops for good on any non-timeout error. */
+  /** Restart backoff bounds; a ListWatch stops for good on any error but a 410 or a timeout. */
   minRetryMs?: number;
   maxRetryMs?: number;
   clock?: Clock;
   random?: () => number;
-  /** Defaults to client-node's makeInformer. */
+  /** Defaults to ListWatch. */
   informerFactory?: InformerFactory;
 }
 
@@ -75,9 +90,9 @@ export interface ResilientInformer<T> extends ObjectStore<T> {
 }
 
 /**
- * client-node's informer emits `error` and stops on anything but a watch timeout (an apiserver
+ * A ListWatch emits `error` and stops on anything but a watch timeout or a 410 (an apiserver
  * restart, a network error, a 5xx on list). This restarts it with capped exponential backoff and
- * jitter; the backoff resets only once a LIST succeeds (client-node's `start()` resolves even
+ * jitter; the backoff resets only once a LIST succeeds (ListWatch's `start()` resolves even
  * when its list failed, so resolving proves nothing). `hasSynced()` is true only after a
  * successful LIST: until then the cache is empty, and acting on it (readiness, reconciles,
  * webhook lookups) would act on an empty world. A restart relists when the resourceVersion is
@@ -96,14 +111,27 @@ export function startResilientInformer<T extends KubernetesObject>(
   let stopped = false;
   let timer: { cancel(): void } | undefined;
 
+  const fetchList: ListPromise<T> =
+    options.list ??
+    (() =>
+      options.rest.get<ObjectList<T>>(options.path, {
+        query: { labelSelector: options.labelSelector },
+        accept: options.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
+      }));
   const list: ListPromise<T> = async () => {
-    const result = await options.list();
+    const result = await fetchList();
     listed = true;
     failures = 0;
     return result;
   };
-  const factory = options.informerFactory ?? (makeInformer as unknown as InformerFactory);
-  const informer = factory<T>(options.kubeConfig, options.path, list, options.labelSelector);
+  const factory: InformerFactory =
+    options.informerFactory ??
+    ((rest, path, listFn, labelSelector, listWatchOptions) =>
+      new ListWatch(rest, path, listFn, labelSelector, listWatchOptions));
+  const informer = factory<T>(options.rest, options.path, list, options.labelSelector, {
+    project: options.project,
+    watchAccept: options.metadataOnly ? METADATA_WATCH_ACCEPT : undefined,
+  });
 
   const scheduleRestart = (error: unknown): void => {
     if (stopped || timer) return;
@@ -124,11 +152,11 @@ export function startResilientInformer<T extends KubernetesObject>(
     } catch (error) {
       scheduleRestart(error);
     }
-    // Only now are the listed items in the cache (client-node adds them after the list resolves).
+    // Only now are the listed items in the cache (ListWatch adds them after the list resolves).
     if (listed) synced = true;
   };
 
-  // client-node caches the very object it hands to handlers: dropping managedFields here keeps
+  // ListWatch caches the very object it hands to handlers: dropping managedFields here keeps
   // them out of the cache (controller-runtime's TransformStripManagedFields). They are often half
   // of a small object's size, and nothing reads them from a cache.
   const strip = (object: T): void => {

@@ -1,13 +1,14 @@
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import { decideLeader, microTime, type LeaseRecord } from '../runtime/leader-decision.ts';
-import { isConflict } from './client.ts';
+import { isConflict } from './api-status.ts';
+import type { KubeRest } from './rest.ts';
 import { kubeLeaseClient, type LeaseClient } from './lease-client.ts';
 
 export interface LeaderElectionOptions {
-  /** The Lease calls; built from `coordination` when not given (tests pass an in-memory one). */
+  /** The Lease calls; built from `rest` when not given (tests pass an in-memory one). */
   leases?: LeaseClient;
-  coordination?: CoordinationV1Api;
+  rest?: KubeRest;
   namespace: string;
   name: string;
   identity: string;
@@ -30,7 +31,7 @@ export interface LeaderElectionOptions {
  * resourceVersion optimistic concurrency: two candidates can never both win.
  */
 export class LeaderElector {
-  readonly #o: Required<Omit<LeaderElectionOptions, 'onError' | 'leases' | 'coordination'>> &
+  readonly #o: Required<Omit<LeaderElectionOptions, 'onError' | 'leases' | 'rest'>> &
     Pick<LeaderElectionOptions, 'onError'>;
   readonly #leases: LeaseClient;
   #leading = false;
@@ -44,7 +45,7 @@ export class LeaderElector {
   #observedAtMs = 0;
 
   constructor(options: LeaderElectionOptions) {
-    const { leases, coordination, onError, ...rest } = options;
+    const { leases, rest: kube, onError, ...rest } = options;
     this.#o = {
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
@@ -56,8 +57,8 @@ export class LeaderElector {
     if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs)
       throw new Error('leader election: renewDeadline must be shorter than leaseDuration');
     if (leases) this.#leases = leases;
-    else if (coordination) this.#leases = kubeLeaseClient(coordination, rest.namespace, rest.name);
-    else throw new Error('leader election needs `leases` or `coordination`');
+    else if (kube) this.#leases = kubeLeaseClient(kube, rest.namespace, rest.name);
+    else throw new Error('leader election needs `leases` or `rest`');
   }
 
   isLeader(): boolean {

@@ -1,6 +1,6 @@
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
-import { isNotFound } from './client.ts';
-import { signalOptions } from './deadline.ts';
+import type { V1Lease } from '@kubernetes/client-node';
+import { isNotFound } from './api-status.ts';
+import type { KubeRest } from './rest.ts';
 
 /** The Lease calls leader election makes; each one ends when `signal` aborts. */
 export interface LeaseClient {
@@ -11,31 +11,34 @@ export interface LeaseClient {
   replace(lease: V1Lease, signal: AbortSignal): Promise<void>;
 }
 
-export function kubeLeaseClient(
-  coordination: CoordinationV1Api,
-  namespace: string,
-  name: string,
-): LeaseClient {
+export function kubeLeaseClient(rest: KubeRest, namespace: string, name: string): LeaseClient {
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const lease = `${leases}/${encodeURIComponent(name)}`;
   return {
     read: async (signal) => {
       try {
-        return await coordination.readNamespacedLease({ name, namespace }, signalOptions(signal));
+        return await rest.get<V1Lease>(lease, { signal });
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
       }
     },
     create: async (spec, signal) => {
-      await coordination.createNamespacedLease(
-        { namespace, body: { metadata: { name, namespace }, spec } },
-        signalOptions(signal),
-      );
+      await rest.request('POST', leases, {
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec,
+        },
+        signal,
+      });
     },
-    replace: async (lease, signal) => {
-      await coordination.replaceNamespacedLease(
-        { name, namespace, body: lease },
-        signalOptions(signal),
-      );
+    replace: async (body, signal) => {
+      await rest.request('PUT', lease, {
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body },
+        signal,
+      });
     },
   };
 }

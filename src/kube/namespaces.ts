@@ -1,6 +1,7 @@
-import type { CoreV1Api, V1Namespace } from '@kubernetes/client-node';
-import { isNotFound } from './client.ts';
+import type { V1Namespace } from '@kubernetes/client-node';
+import { isNotFound } from './api-status.ts';
 import type { ObjectStore } from './informer.ts';
+import type { KubeRest } from './rest.ts';
 import { withTimeout } from './timeout.ts';
 
 /** A Namespace as the webhook needs it: name and labels. */
@@ -9,13 +10,16 @@ export interface NamespaceView {
   labels: Record<string, string>;
 }
 
+export const namespacePath = (name: string): string =>
+  `/api/v1/namespaces/${encodeURIComponent(name)}`;
+
 /** Namespaces from an informer cache, with a bounded direct GET for one created a moment ago. */
 export class NamespaceClient {
-  readonly #core: CoreV1Api;
+  readonly #rest: KubeRest;
   readonly #cache: ObjectStore<V1Namespace>;
 
-  constructor(core: CoreV1Api, cache: ObjectStore<V1Namespace>) {
-    this.#core = core;
+  constructor(rest: KubeRest, cache: ObjectStore<V1Namespace>) {
+    this.#rest = rest;
     this.#cache = cache;
   }
 
@@ -24,7 +28,13 @@ export class NamespaceClient {
     if (cached) return toView(cached);
     try {
       return toView(
-        await withTimeout(this.#core.readNamespace({ name }), timeoutMs, `GET namespace ${name}`),
+        await withTimeout(
+          this.#rest.get<V1Namespace>(namespacePath(name), {
+            signal: AbortSignal.timeout(timeoutMs + 1000),
+          }),
+          timeoutMs,
+          `GET namespace ${name}`,
+        ),
       );
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -43,7 +53,7 @@ function toView(ns: V1Namespace): NamespaceView {
  * unreadable namespace never changes what Ready says.
  */
 export function namespaceOptIn(
-  core: CoreV1Api,
+  rest: KubeRest,
   label: string,
   timeoutMs = 2000,
 ): { injectionEnabled(namespace: string): Promise<boolean | undefined> } {
@@ -51,7 +61,9 @@ export function namespaceOptIn(
     async injectionEnabled(namespace: string): Promise<boolean | undefined> {
       try {
         const ns = await withTimeout(
-          core.readNamespace({ name: namespace }),
+          rest.get<V1Namespace>(namespacePath(namespace), {
+            signal: AbortSignal.timeout(timeoutMs + 1000),
+          }),
           timeoutMs,
           `GET namespace ${namespace}`,
         );

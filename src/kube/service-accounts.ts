@@ -1,29 +1,46 @@
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1ServiceAccount,
-} from '@kubernetes/client-node';
-import { isConflict, isNotFound, type KubeClients } from './client.ts';
+import type { V1ServiceAccount } from '@kubernetes/client-node';
+import { isConflict, isNotFound } from './api-status.ts';
+import type { KubeConnection } from './connect.ts';
 import {
   startResilientInformer,
   type InformerOptions,
   type ObjectStore,
   type ResilientInformer,
 } from './informer.ts';
+import { MERGE_PATCH, type KubeRest } from './rest.ts';
 
 /** The cluster-wide ServiceAccount informer (the manager shares one between controller and webhook). */
 export function serviceAccountInformer(
-  kube: KubeClients,
+  kube: KubeConnection,
   options: Pick<InformerOptions<V1ServiceAccount>, 'onEvent' | 'onError'> = {},
 ): ResilientInformer<V1ServiceAccount> {
   return startResilientInformer<V1ServiceAccount>({
     name: 'serviceaccounts',
-    kubeConfig: kube.kubeConfig,
+    rest: kube.rest,
     path: '/api/v1/serviceaccounts',
-    list: () => kube.core.listServiceAccountForAllNamespaces(),
+    metadataOnly: true,
+    project: projectServiceAccount,
     ...options,
   });
+}
+
+/**
+ * What the cache keeps of a ServiceAccount: the metadata the controller and webhook read (and
+ * resourceVersion for the watch), as one fresh literal. No `secrets`, no managedFields, and no
+ * typed V1ObjectMeta with deleted properties (a slow-mode property table per object).
+ */
+export function projectServiceAccount(sa: V1ServiceAccount): V1ServiceAccount {
+  const m = sa.metadata ?? {};
+  return {
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      annotations: m.annotations,
+      labels: m.labels,
+    },
+  };
 }
 
 /** A ServiceAccount as the controller and webhook see it: plain metadata only. */
@@ -45,7 +62,8 @@ export function toServiceAccountView(sa: V1ServiceAccount): ServiceAccountView {
   };
 }
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const namespacedPath = (namespace: string): string =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts`;
 
 /**
  * Reads ServiceAccounts from the informer cache (a direct GET on a miss, for the
@@ -53,16 +71,16 @@ const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
  * annotation, label and field someone else owns is preserved.
  */
 export class ServiceAccountClient {
-  readonly #core: CoreV1Api;
+  readonly #rest: KubeRest;
   readonly #cache: ObjectStore<V1ServiceAccount>;
   readonly #fieldManager: string;
 
   constructor(
-    core: CoreV1Api,
+    rest: KubeRest,
     cache: ObjectStore<V1ServiceAccount>,
     fieldManager = 'rrsa-operator',
   ) {
-    this.#core = core;
+    this.#rest = rest;
     this.#cache = cache;
     this.#fieldManager = fieldManager;
   }
@@ -81,7 +99,10 @@ export class ServiceAccountClient {
     if (cached) return cached;
     try {
       const sa = await withTimeout(
-        this.#core.readNamespacedServiceAccount({ namespace, name }),
+        this.#rest.get<V1ServiceAccount>(
+          `${namespacedPath(namespace)}/${encodeURIComponent(name)}`,
+          { signal: AbortSignal.timeout(timeoutMs + 1000) },
+        ),
         timeoutMs,
       );
       return toServiceAccountView(sa);
@@ -97,10 +118,11 @@ export class ServiceAccountClient {
     name: string,
     annotations: Record<string, string | null>,
   ): Promise<void> {
-    await this.#core.patchNamespacedServiceAccount(
-      { namespace, name, body: { metadata: { annotations } }, fieldManager: this.#fieldManager },
-      MERGE_PATCH,
-    );
+    await this.#rest.request('PATCH', `${namespacedPath(namespace)}/${encodeURIComponent(name)}`, {
+      query: { fieldManager: this.#fieldManager },
+      body: { metadata: { annotations } },
+      contentType: MERGE_PATCH,
+    });
   }
 
   /** Creates the ServiceAccount; an existing one is left as it is (and reported as such). */
@@ -111,10 +133,13 @@ export class ServiceAccountClient {
     labels: Record<string, string>,
   ): Promise<'created' | 'exists'> {
     try {
-      await this.#core.createNamespacedServiceAccount({
-        namespace,
-        body: { metadata: { name, namespace, annotations, labels } },
-        fieldManager: this.#fieldManager,
+      await this.#rest.request('POST', namespacedPath(namespace), {
+        query: { fieldManager: this.#fieldManager },
+        body: {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name, namespace, annotations, labels },
+        },
       });
       return 'created';
     } catch (error) {

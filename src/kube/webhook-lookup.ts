@@ -1,6 +1,6 @@
 import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
 import type { IdentityLookup } from '../webhook/ports.ts';
-import type { KubeClients } from './client.ts';
+import type { KubeConnection } from './connect.ts';
 import { startResilientInformer, type ResilientInformer } from './informer.ts';
 import { NamespaceClient } from './namespaces.ts';
 import { ServiceAccountClient, serviceAccountInformer } from './service-accounts.ts';
@@ -26,7 +26,7 @@ export interface WebhookLookup extends IdentityLookup {
  * initial lists. Needs RBAC: get/list/watch serviceaccounts and namespaces.
  */
 export async function startWebhookLookup(
-  clients: KubeClients,
+  clients: KubeConnection,
   options: WebhookLookupOptions = {},
 ): Promise<WebhookLookup> {
   const timeoutMs = options.directReadTimeoutMs ?? 1000;
@@ -36,13 +36,20 @@ export async function startWebhookLookup(
     serviceAccountInformer(clients, options.onError ? { onError: options.onError } : {});
   const nsInformer = startResilientInformer<V1Namespace>({
     name: 'webhook-namespaces',
-    kubeConfig: clients.kubeConfig,
+    rest: clients.rest,
     path: '/api/v1/namespaces',
-    list: () => clients.core.listNamespace(),
+    metadataOnly: true,
+    project: (ns) => ({
+      metadata: {
+        name: ns.metadata?.name,
+        resourceVersion: ns.metadata?.resourceVersion,
+        labels: ns.metadata?.labels,
+      },
+    }),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const serviceAccounts = new ServiceAccountClient(clients.core, saInformer);
-  const namespaces = new NamespaceClient(clients.core, nsInformer);
+  const serviceAccounts = new ServiceAccountClient(clients.rest, saInformer);
+  const namespaces = new NamespaceClient(clients.rest, nsInformer);
   // Not awaited to completion on failure: the informers retry by themselves, /readyz says when.
   await Promise.all([ownsServiceAccounts ? saInformer.start() : undefined, nsInformer.start()]);
   return {

@@ -1,6 +1,7 @@
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import type { TlsBundle, TlsSecretPort } from '../webhook/certs/managed.ts';
-import { isConflict, isNotFound } from './client.ts';
+import { isConflict, isNotFound } from './api-status.ts';
+import type { KubeRest } from './rest.ts';
 
 /** The Secret the operator keeps its webhook CA and serving certificate in. */
 export const WEBHOOK_TLS_SECRET = 'rrsa-operator-webhook-tls';
@@ -42,14 +43,16 @@ function toSecret(namespace: string, name: string, bundle: TlsBundle, version?: 
 
 /** TlsSecretPort over core/v1 Secrets, with resourceVersion-based optimistic concurrency. */
 export function webhookTlsSecret(
-  core: CoreV1Api,
+  rest: KubeRest,
   namespace: string,
   name = WEBHOOK_TLS_SECRET,
 ): TlsSecretPort {
+  const secrets = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  const path = `${secrets}/${encodeURIComponent(name)}`;
   return {
     async read() {
       try {
-        const secret = await core.readNamespacedSecret({ namespace, name });
+        const secret = await rest.get<V1Secret>(path);
         return { bundle: toBundle(secret), version: secret.metadata?.resourceVersion ?? '' };
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -58,7 +61,7 @@ export function webhookTlsSecret(
     },
     async create(bundle) {
       try {
-        await core.createNamespacedSecret({ namespace, body: toSecret(namespace, name, bundle) });
+        await rest.request('POST', secrets, { body: toSecret(namespace, name, bundle) });
         return true;
       } catch (error) {
         if (isConflict(error)) return false;
@@ -67,11 +70,7 @@ export function webhookTlsSecret(
     },
     async update(bundle, version) {
       try {
-        await core.replaceNamespacedSecret({
-          namespace,
-          name,
-          body: toSecret(namespace, name, bundle, version),
-        });
+        await rest.request('PUT', path, { body: toSecret(namespace, name, bundle, version) });
         return true;
       } catch (error) {
         if (isConflict(error) || isNotFound(error)) return false;

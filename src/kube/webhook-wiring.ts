@@ -6,7 +6,7 @@ import { ManagedCertificates } from '../webhook/certs/managed.ts';
 import type { CertificateSource } from '../webhook/certs/source.ts';
 import type { InjectionConfig } from '../webhook/config.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/server.ts';
-import type { KubeClients } from './client.ts';
+import type { KubeConnection } from './connect.ts';
 import { KubeEventSink } from './events.ts';
 import { describeApiError } from './api-errors.ts';
 import { logInformerError, type ResilientInformer } from './informer.ts';
@@ -66,7 +66,7 @@ export interface PodIdentityWebhook {
  * get/create/update the Secret in its namespace and get/update the MutatingWebhookConfiguration.
  */
 export async function startPodIdentityWebhook(
-  clients: KubeClients,
+  clients: KubeConnection,
   registry: Registry,
   config: PodIdentityWebhookConfig,
 ): Promise<PodIdentityWebhook> {
@@ -87,7 +87,7 @@ export async function startPodIdentityWebhook(
     certificates: certs.source,
     lookup,
     registry,
-    events: new KubeEventSink(clients.core, {
+    events: new KubeEventSink(clients.rest, {
       component: 'rrsa-operator-webhook',
       onError: onError('could not write an Event'),
     }),
@@ -106,7 +106,7 @@ export async function startPodIdentityWebhook(
 }
 
 async function startCertificates(
-  clients: KubeClients,
+  clients: KubeConnection,
   config: WebhookCertificateConfig,
   onError: (what: string) => (error: unknown) => void,
 ): Promise<{ source: CertificateSource; stop: () => void }> {
@@ -123,12 +123,12 @@ async function startCertificates(
   const service = config.serviceName ?? 'rrsa-operator-webhook';
   const managed = new ManagedCertificates({
     secret: webhookTlsSecret(
-      clients.core,
+      clients.rest,
       config.namespace,
       config.secretName ?? WEBHOOK_TLS_SECRET,
     ),
     caBundle: webhookCaBundle(
-      clients.admissionRegistration,
+      clients.rest,
       config.webhookConfigurationName ?? 'rrsa-operator-pod-identity',
     ),
     dnsNames: [

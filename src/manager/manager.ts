@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { AlibabaRam } from '../cloud/alibaba-ram.ts';
 import { AlibabaIms, AlibabaSts } from '../cloud/alibaba-sts-ims.ts';
 import { createSdkClients } from '../cloud/sdk-clients.ts';
+import { multiAccountOptions } from './multi-account.ts';
 import { resolveClusterIdentity } from '../config/cluster-identity.ts';
 import type { RawConfig } from '../config/load.ts';
 import { BindingController } from '../controller/controller.ts';
 import type { ClusterIdentity } from '../controller/types.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import { DEFAULT_DENIED_ACTIONS } from '../identity/policy-grants.ts';
-import { createKubeClients, loadKubeConfig } from '../kube/client.ts';
+import { connectKube } from '../kube/connect.ts';
 import { logInformerError } from '../kube/informer.ts';
 import { serviceAccountInformer } from '../kube/service-accounts.ts';
 import { KubeEventSink } from '../kube/events.ts';
@@ -53,6 +54,9 @@ export interface ManagerConfig {
   deniedActions?: string[];
   allowedRoleNames: string[];
   allowAdoption: boolean;
+  /** Optional for hand-built configs (the sandbox): pod checks on, restarts off. */
+  podChecks?: boolean;
+  allowPodRestart?: boolean;
   bindingSelector?: string;
   namespace: string;
   leaderElect: boolean;
@@ -75,6 +79,9 @@ export interface ManagerConfig {
    * exists for the fairness benchmark's comparison, which starts the manager in process.
    */
   ramFairQueuing?: boolean;
+  /** Watch AccountMappings (roles in other accounts); default true. */
+  accountMappings?: boolean;
+  issuerCaFile?: string;
 }
 
 export function toManagerConfig(raw: RawConfig): ManagerConfig {
@@ -106,21 +113,37 @@ export async function startManager(
     burst: config.ramBurst,
     fair: config.ramFairQueuing ?? true,
   });
-  const sdk = createSdkClients({
+  const endpoints = {
     region: config.region,
     ram: config.ramEndpoint,
     sts: config.stsEndpoint,
     ims: config.imsEndpoint,
     vpcEndpoints: config.vpcEndpoints,
     protocol: config.endpointProtocol,
-  });
+  };
+  const sdk = createSdkClients(endpoints);
   const hooks = cloudCallHooks(metrics, limiter);
   const cluster = await resolveClusterIdentity(config, {
     sts: new AlibabaSts(sdk.sts, hooks),
     ims: new AlibabaIms(sdk.ims, hooks),
   });
   logger.info('cluster identity', { ...cluster });
-  const kube = createKubeClients(loadKubeConfig(config.kubeconfig));
+  const multiAccount =
+    (config.accountMappings ?? true)
+      ? multiAccountOptions({
+          endpoints,
+          homeSts: new AlibabaSts(sdk.sts, hooks),
+          hooksFor: (accountLimiter) => cloudCallHooks(metrics, accountLimiter),
+          limiter: {
+            qps: config.ramQps,
+            burst: config.ramBurst,
+            fair: config.ramFairQueuing ?? true,
+          },
+          issuerUrl: cluster.issuerUrl,
+          issuerCaFile: config.issuerCaFile,
+        })
+      : undefined;
+  const kube = await connectKube(config.kubeconfig);
   const guardrails: Guardrails = {
     allowedPolicies: config.allowedPolicies,
     deniedPolicies: config.deniedPolicies,
@@ -143,7 +166,7 @@ export async function startManager(
     cluster,
     guardrails,
     ram: new AlibabaRam(sdk.ram, hooks),
-    events: new KubeEventSink(kube.core, {
+    events: new KubeEventSink(kube.rest, {
       onError: (error) => logger.debug('event not written', { error: describeApiError(error) }),
     }),
     logger,
@@ -152,6 +175,15 @@ export async function startManager(
     concurrency: config.concurrency,
     metrics,
     bindingSelector: config.bindingSelector,
+    // The webhook's own injection settings: pods are judged against what it injects.
+    podChecks:
+      config.podChecks === false
+        ? undefined
+        : {
+            injection: webhookConfig(config, cluster, logger).injection,
+            allowPodRestart: config.allowPodRestart === true,
+          },
+    multiAccount,
   });
   const health = new HealthServer(metrics.registry);
   let controllerRunning = false;
@@ -180,7 +212,7 @@ export async function startManager(
   let elector: LeaderElector | undefined;
   if (config.leaderElect) {
     elector = new LeaderElector({
-      coordination: kube.coordination,
+      rest: kube.rest,
       namespace: config.namespace,
       name: 'rrsa-operator-leader',
       identity: `${hostname()}_${process.pid}`,
@@ -210,6 +242,7 @@ export async function startManager(
     isLeader: () => (elector ? elector.isLeader() : true),
     stop: async () => {
       limiter.close();
+      multiAccount?.close();
       if (controllerRunning) await controller.stop();
       await elector?.stop(true);
       await webhook?.stop();

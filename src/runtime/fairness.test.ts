@@ -46,6 +46,46 @@ describe('TokenBucket fair queuing', () => {
     }
   });
 
+  it('gives a flow that comes straight back at most its credit of priority calls, then turns', async () => {
+    // qps 10: credit refills at 2.5 calls/s. Flow b asks again the moment it is granted (a
+    // reconcile making one call at a time with no latency); flow a has a backlog.
+    const { granted, request, grant } = drained();
+    for (let i = 0; i < 200; i++) void request('team-a', `a${i}`);
+    let b = 0;
+    const again = (): Promise<void> => request('team-b', `b${b++}`).then(again);
+    void again();
+    await grant(5); // a's first call was fresh too
+    expect(granted).toEqual(['a0', 'b0', 'b1', 'b2', 'b3']); // one fresh binding's worth at once
+    await grant(35);
+    // Afterwards b has priority only as fast as credit refills (1 per 4 grants here) and takes
+    // turns otherwise: a, the backlog, still gets well over a third of all grants.
+    const a = granted.filter((g) => g.startsWith('a')).length;
+    expect(a).toBeGreaterThanOrEqual(14);
+    expect(granted.length).toBe(40);
+  });
+
+  it('gives an idle flow its credit back with time', async () => {
+    const { granted, request, grant, clock } = drained();
+    for (let i = 0; i < 200; i++) void request('team-a', `a${i}`);
+    await grant(1);
+    for (let i = 0; i < 5; i++) {
+      void request('team-b', `b${i}`); // a sequential reconcile's next call
+      await grant(1);
+    }
+    // 4 calls of credit, plus the one earned in the 0.4 s they took.
+    expect(granted).toEqual(['a0', 'b0', 'b1', 'b2', 'b3', 'b4']);
+    granted.length = 0;
+    void request('team-b', 'late'); // no credit left: takes its turn after a
+    await grant(2);
+    expect(granted).toEqual(['a1', 'late']);
+    clock.advance(1600); // b idles while a is served: 4 calls back at 2.5 calls/s
+    await flush();
+    granted.length = 0;
+    void request('team-b', 'rested');
+    await grant(1);
+    expect(granted).toEqual(['rested']);
+  });
+
   it('without fairness the same waiter comes after all 20 (the behaviour this replaces)', async () => {
     const { granted, request, grant } = drained({ fair: false });
     for (let i = 0; i < 20; i++) void request('team-a', `a${i}`);

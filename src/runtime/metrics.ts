@@ -15,6 +15,8 @@ export interface ControllerMetrics {
   queueRetries: Counter;
   cloudCalls: Counter<'service' | 'action' | 'code'>;
   cloudCallDuration: Histogram<'service' | 'action'>;
+  /** Pods of bound ServiceAccounts running with a stale identity (controller/pods/). */
+  stalePods: Gauge<'namespace'>;
 }
 
 export function createControllerMetrics(registry = new Registry()): ControllerMetrics {
@@ -70,6 +72,12 @@ export function createControllerMetrics(registry = new Registry()): ControllerMe
       help: 'Alibaba Cloud API call duration',
       labelNames: ['service', 'action'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    stalePods: new Gauge({
+      name: 'rrsa_stale_pods',
+      help: 'Pods of bound ServiceAccounts that lack, or carry another, identity than the webhook injects now',
+      labelNames: ['namespace'],
       registers,
     }),
   };

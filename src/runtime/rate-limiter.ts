@@ -14,6 +14,16 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
+/**
+ * Priority calls a flow may make ahead of the busy flows (a sparse flow's credit), and how fast an
+ * idle flow earns them back, as a share of the bucket's rate. Four calls cover one fresh binding
+ * (GetRole, ListTagResources, CreateRole, AttachPolicyToRole); a quarter of the rate refills them
+ * in 4 / (qps / 4) seconds (3.2 s at qps 5). A choice, measured with `npm run bench:fairness`
+ * (docs/adr/0009-fair-ram-limiter.md), not a RAM fact.
+ */
+const SPARSE_CALLS = 4;
+const SPARSE_REFILL_SHARE = 0.25;
+
 /** The flow of calls made outside any flow (cluster identity discovery at start-up). */
 const NO_FLOW = Symbol('no flow');
 type FlowKey = string | typeof NO_FLOW;
@@ -40,12 +50,16 @@ export class TokenBucket {
   /** Flows with waiters in round-robin order: the head is served next, then goes to the back. */
   #ring: FlowKey[] = [];
   /**
-   * Flows that just became active (had no waiter), served before the ring, one grant each, as
-   * fq_codel's new-flow list does: a tenant making one call at a time (a healthy binding) never
-   * waits behind a busy tenant's backlog, and a busy flow still gets every grant no new flow
-   * claims, so nobody starves.
+   * Flows that just became active (had no waiter) and have credit left, served before the ring,
+   * one grant each, as fq_codel's new-flow list does: a tenant converging one binding (a few
+   * calls one at a time) does not wait behind a busy tenant's backlog. The credit bounds it: a
+   * flow that keeps coming back at once spends it and then takes turns in the ring like everyone,
+   * so a stream of one-at-a-time calls cannot starve the busy flows either.
    */
   #fresh: FlowKey[] = [];
+  /** Credit of flows that spent some recently (absent: full); see SPARSE_CALLS. */
+  readonly #credit = new Map<FlowKey, { calls: number; atMs: number }>();
+  readonly #creditPerMs: number;
   #waiting = 0;
   #timer: { cancel(): void } | undefined;
   #closed = false;
@@ -57,6 +71,7 @@ export class TokenBucket {
     this.#fair = options.fair ?? true;
     this.#tokens = this.#burst;
     this.#last = this.#clock.now();
+    this.#creditPerMs = (this.#qps * SPARSE_REFILL_SHARE) / 1000;
   }
 
   tryAcquire(): boolean {
@@ -77,7 +92,8 @@ export class TokenBucket {
       if (!queue) {
         queue = [];
         this.#flows.set(key, queue);
-        this.#fresh.push(key);
+        if (this.#takeCredit(key)) this.#fresh.push(key);
+        else this.#ring.push(key);
       }
       queue.push({ resolve, reject });
       this.#waiting++;
@@ -98,6 +114,7 @@ export class TokenBucket {
     this.#flows.clear();
     this.#ring = [];
     this.#fresh = [];
+    this.#credit.clear();
     this.#waiting = 0;
     for (const waiter of queues.flat()) waiter.reject(new LimiterClosedError());
   }
@@ -120,6 +137,28 @@ export class TokenBucket {
     else this.#flows.delete(key);
     this.#waiting--;
     return waiter;
+  }
+
+  /** Spends one priority call of `key`'s credit, if it has one (refilled by idle time). */
+  #takeCredit(key: FlowKey): boolean {
+    const now = this.#clock.now();
+    const entry = this.#credit.get(key);
+    const earned = entry ? (now - entry.atMs) * this.#creditPerMs : SPARSE_CALLS;
+    const calls = Math.min(SPARSE_CALLS, (entry?.calls ?? 0) + Math.max(0, earned));
+    if (calls < 1) {
+      this.#credit.set(key, { calls, atMs: now });
+      return false;
+    }
+    this.#credit.set(key, { calls: calls - 1, atMs: now });
+    if (this.#credit.size > 1024) this.#forgetRefilled(now);
+    return true;
+  }
+
+  /** Drops the entries of flows whose credit is full again (bounded memory, same answers). */
+  #forgetRefilled(now: number): void {
+    for (const [key, entry] of this.#credit)
+      if (entry.calls + (now - entry.atMs) * this.#creditPerMs >= SPARSE_CALLS)
+        this.#credit.delete(key);
   }
 
   #refill(): void {

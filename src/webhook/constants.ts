@@ -5,6 +5,12 @@ const PREFIX = 'pod-identity.alibabacloud.com';
 
 /** Namespace label or pod label; `on` opts in, `off` on the pod opts out. */
 export const INJECTION_LABEL = `${PREFIX}/injection`;
+/**
+ * rrsa-operator's own ServiceAccount annotations for a role in another account (AccountMapping):
+ * the full role and provider ARNs, injected instead of the ones derived from the cluster account.
+ */
+export const ROLE_ARN_ANNOTATION = 'rrsa.dev/role-arn';
+export const OIDC_PROVIDER_ARN_ANNOTATION = 'rrsa.dev/oidc-provider-arn';
 /** ServiceAccount annotation naming the RAM role (a name, not an ARN). */
 export const ROLE_NAME_ANNOTATION = `${PREFIX}/role-name`;
 /** Pod or ServiceAccount annotation; the pod's beats the ServiceAccount's. */

@@ -6,8 +6,10 @@ import {
   ENV_STS_REGION,
   ENV_VPC_ENDPOINT_ENABLED,
   INJECTION_LABEL,
+  OIDC_PROVIDER_ARN_ANNOTATION,
   ONLY_CONTAINERS_ANNOTATION,
   OVERRIDE_ENV_KEY,
+  ROLE_ARN_ANNOTATION,
   ROLE_NAME_ANNOTATION,
   SKIP_CONTAINERS_ANNOTATION,
   TOKEN_EXPIRATION_ANNOTATION,
@@ -101,15 +103,36 @@ function isOverrideEnv(pod: Pod, namespace: Namespace | undefined): boolean {
   return labelsOf(namespace)[OVERRIDE_ENV_KEY] === 'true';
 }
 
+/**
+ * The role and provider ARNs: the cluster account's, unless the ServiceAccount carries both ARNs
+ * of a role in another account (the operator writes them for an AccountMapping) and the role ARN
+ * names the same role as the role-name annotation. Editing them grants nothing: the role's trust
+ * policy still decides who may assume it.
+ */
+function identityArns(
+  config: InjectionConfig,
+  roleName: string,
+  serviceAccount: ServiceAccount,
+): { role: string; provider: string } {
+  const annotations = annotationsOf(serviceAccount);
+  const role = annotations[ROLE_ARN_ANNOTATION]?.trim();
+  const provider = annotations[OIDC_PROVIDER_ARN_ANNOTATION]?.trim();
+  const roleOk = role !== undefined && /^acs:ram::\d+:role\/[A-Za-z0-9.-]{1,64}$/.test(role);
+  const providerOk = provider !== undefined && /^acs:ram::\d+:oidc-provider\/\S+$/.test(provider);
+  if (roleOk && providerOk && role.endsWith(`:role/${roleName}`)) return { role, provider };
+  return { role: roleArn(config, roleName), provider: oidcProviderArn(config) };
+}
+
 /** Order matters only for readability of the pod spec; it matches ACK's. */
 function desiredEnv(
   config: InjectionConfig,
   roleName: string,
   serviceAccount: ServiceAccount,
 ): DesiredEnvVar[] {
+  const arns = identityArns(config, roleName, serviceAccount);
   const env: DesiredEnvVar[] = [
-    { name: ENV_ROLE_ARN, value: roleArn(config, roleName) },
-    { name: ENV_OIDC_PROVIDER_ARN, value: oidcProviderArn(config) },
+    { name: ENV_ROLE_ARN, value: arns.role },
+    { name: ENV_OIDC_PROVIDER_ARN, value: arns.provider },
     { name: ENV_OIDC_TOKEN_FILE, value: TOKEN_FILE_PATH },
   ];
   if (config.stsEnv.enabled) {

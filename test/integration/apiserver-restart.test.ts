@@ -12,6 +12,7 @@ import { DEFAULT_GUARDRAILS } from '../../src/identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeEventSink } from '../../src/kube/events.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
+import { defaultInjectionConfig } from '../../src/webhook/config.ts';
 import { eventually } from '../support/operator-env.ts';
 
 // A control plane of its own: restarting the shared one would disturb every other test file.
@@ -45,11 +46,16 @@ beforeAll(async () => {
     },
     guardrails: DEFAULT_GUARDRAILS,
     ram: new AlibabaRam(sdk.ram),
-    events: new KubeEventSink(kube.core),
+    events: new KubeEventSink(kube.rest),
     logger: createLogger('error', true),
     resyncMs: 600_000, // no resync to the rescue: only watch events can deliver the change
     concurrency: 2,
     backoff: { baseMs: 50, maxMs: 2000 },
+    // The pod informer (a projecting watch, src/kube/pods.ts) must recover too.
+    podChecks: {
+      injection: defaultInjectionConfig({ accountId: emulator.accountId, clusterId: 'restart' }),
+      allowPodRestart: false,
+    },
   });
   await controller.start();
 });
@@ -116,6 +122,26 @@ describe('the apiserver restarted under the operator', () => {
       ).listPoliciesForRole(changed.status!.roleName!),
     ).toHaveLength(2);
     expect(created.status?.roleName).toBeDefined();
+    // A pod created after the restart reaches the pod checks only through the new pod watch
+    // (namespace default is not labelled for injection, so the pod is current without env).
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'after-restart', namespace: 'default' },
+      spec: { serviceAccountName: 'during', containers: [{ name: 'app', image: 'app:1' }] },
+    });
+    await eventually('the pod seen after the restart', async () => {
+      const { stdout } = await kubectl(cp.kubeconfigPath, [
+        'get',
+        'pib',
+        'during',
+        '-n',
+        'default',
+        '-o',
+        'jsonpath={.status.pods.current}/{.status.pods.total}',
+      ]);
+      return stdout === '1/1' ? true : undefined;
+    });
     expect(controller.hasSynced()).toBe(true);
   });
 });

@@ -1,4 +1,7 @@
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
+import { startResilientInformer } from '../../src/kube/informer.ts';
+import { readKubeTarget, targetTransport } from '../../src/kube/kubeconfig.ts';
+import { KubeRest } from '../../src/kube/rest.ts';
 import { testControlPlane } from '../support/cluster.ts';
 import { loopbackProxy } from '../support/tcp-proxy.ts';
 
@@ -19,6 +22,32 @@ describe('connections to the apiserver', () => {
       // client-node 2.0.1 alone opened a new TLS connection for most of these (~595 per 1000).
       expect(proxy.connections()).toBeLessThanOrEqual(4);
     } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+});
+
+describe("connections of the manager's REST client", () => {
+  it('1000 sequential calls and a watch share a handful of keep-alive connections', async () => {
+    const target = readKubeTarget(cp.kubeconfigPath)!;
+    const upstream = new URL(target.server);
+    const proxy = await loopbackProxy(upstream.hostname, Number(upstream.port));
+    const rest = new KubeRest(
+      targetTransport({ ...target, server: `https://${upstream.hostname}:${proxy.port}` }),
+    );
+    const informer = startResilientInformer({
+      name: 'connections-namespaces',
+      rest,
+      path: '/api/v1/namespaces',
+    });
+    await informer.start();
+    try {
+      for (let i = 0; i < 1000; i++) await rest.get('/api/v1/namespaces/default');
+      expect(informer.get('default')).toBeDefined();
+      // One for the watch, one (rarely two) for the calls.
+      expect(proxy.connections()).toBeLessThanOrEqual(4);
+    } finally {
+      await informer.stop();
       await proxy.close();
     }
   }, 120_000);

@@ -128,6 +128,7 @@ describe('PodIdentityBinding controller (real apiserver + emulator)', () => {
       'rrsa.dev/cluster-id': env.cluster.clusterId,
       'rrsa.dev/namespace': ns,
       'rrsa.dev/binding': 'demo',
+      'rrsa.dev/account-id': env.cluster.accountId,
     });
     expect(await env.rootRam.listPoliciesForRole(roleName)).toEqual([
       { type: 'System', name: 'AliyunCSReadOnlyAccess' },

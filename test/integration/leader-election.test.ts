@@ -23,7 +23,7 @@ describe('leader election on a real Lease', () => {
     let overlap = false;
     const make = (identity: string) =>
       new LeaderElector({
-        coordination: kube.coordination,
+        rest: kube.rest,
         namespace,
         name: 'rrsa-operator-leader',
         identity,
@@ -83,7 +83,7 @@ describe('leader election on a real Lease', () => {
     let overlapMs = 0;
     const make = (identity: string, kc: typeof direct) =>
       new LeaderElector({
-        coordination: createKubeClients(kc).coordination,
+        rest: createKubeClients(kc).rest,
         namespace,
         name: 'rrsa-operator-leader',
         identity,

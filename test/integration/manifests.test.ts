@@ -35,6 +35,7 @@ describe('config/ kustomizations', () => {
     'config/manager',
     'config/webhook',
     'config/samples',
+    'config/pod-restart',
   ])(
     '%s renders and every object is accepted by the real apiserver (server-side dry run)',
     async (dir) => {

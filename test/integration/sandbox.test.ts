@@ -68,6 +68,7 @@ describe('the sandbox (npm run sandbox -- --once)', () => {
       'external-dns=True',
       'invoice-exporter=True',
       'report-generator=True',
+      'web=True',
     ]);
     const pod = JSON.parse(state.pod!) as {
       spec: { volumes: { name: string }[]; containers: { env: { name: string }[] }[] };

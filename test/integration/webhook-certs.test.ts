@@ -66,8 +66,8 @@ describe('operator-managed webhook certificates', () => {
       `rrsa-operator-webhook.${namespace}.svc.cluster.local`,
     ];
     options = (now) => ({
-      secret: webhookTlsSecret(clients.core, namespace),
-      caBundle: webhookCaBundle(clients.admissionRegistration, mwcName),
+      secret: webhookTlsSecret(clients.rest, namespace),
+      caBundle: webhookCaBundle(clients.rest, mwcName),
       dnsNames,
       ...(now ? { now: () => now } : {}),
     });

@@ -1,13 +1,10 @@
+import { startTestWebhook } from '../support/test-webhook.ts';
 import { Registry } from 'prom-client';
-import { createCertificateAuthority } from '../../src/webhook/certs/pki.ts';
-import { findFreePort } from '../../devenv/ports.ts';
 import { waitFor } from '../../devenv/kube-http.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
-import { installWebhook, uninstallWebhook, waitForInjection } from '../../devenv/webhook.ts';
-import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
-import { startPodIdentityWebhook, type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
+import { uninstallWebhook, waitForInjection } from '../../devenv/webhook.ts';
+import { type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';
-import { MUTATE_PATH } from '../../src/webhook/server.ts';
 import { uniqueName, testControlPlane } from '../support/cluster.ts';
 
 // The apiserver itself calls the admission server (in this process, on 127.0.0.1) over TLS with
@@ -153,30 +150,14 @@ describe('pod identity webhook called by the real apiserver', () => {
     // The manager's own wiring, with operator-managed certificates: the apiserver trusts the
     // webhook only through the caBundle the operator writes into the configuration.
     const operatorNs = await newNamespace('rrsa-operator', false);
-    const port = await findFreePort();
-    await installWebhook(cp.kubeconfigPath, {
-      name: webhookName,
-      url: `https://127.0.0.1:${port}${MUTATE_PATH}`,
-      caPem: createCertificateAuthority('placeholder, replaced by the operator').certPem,
+    webhook = await startTestWebhook({
+      kubeconfigPath: cp.kubeconfigPath,
+      webhookName,
       namespaceLabels: { [RUN_LABEL]: run },
-      // Fail, not the shipped Ignore: a webhook error must fail these tests, not pass unnoticed.
-      failurePolicy: 'Fail',
-    });
-    webhook = await startPodIdentityWebhook(
-      createKubeClients(loadKubeConfig(cp.kubeconfigPath)),
+      operatorNamespace: operatorNs,
+      injection: config,
       registry,
-      {
-        host: '127.0.0.1',
-        port,
-        injection: config,
-        certificates: {
-          mode: 'managed',
-          namespace: operatorNs,
-          webhookConfigurationName: webhookName,
-          ipAddresses: ['127.0.0.1'],
-        },
-      },
-    );
+    });
     expect(webhook.server.isReady()).toBe(true);
     const probeNs = await newNamespace('rrsa-probe', true);
     await k(['apply', '-f', '-'], serviceAccountYaml(probeNs, 'probe', 'probe-role'));

@@ -19,10 +19,14 @@ import type {
 } from '../../src/cloud/ports.ts';
 import type {
   BindingStore,
+  ClusterIdentity,
+  ReconcilerDeps,
   ServiceAccountState,
   ServiceAccountStore,
 } from '../../src/controller/types.ts';
 import type { EventSink, EventType, InvolvedObject } from '../../src/kube/events.ts';
+import { BindingReconciler } from '../../src/controller/reconciler.ts';
+import { DEFAULT_GUARDRAILS } from '../../src/identity/guardrails.ts';
 
 export type BeforeHook = (method: string, args: readonly unknown[]) => Promise<void> | void;
 
@@ -66,7 +70,7 @@ export class FakeRam implements RamPort {
   readonly calls: { method: string; args: readonly unknown[] }[] = [];
   before: BeforeHook | undefined;
 
-  readonly accountId = '1234567890123456';
+  readonly accountId: string = '1234567890123456';
 
   seedRole(name: string, fields: Partial<FakeRoleRecord> & { trustPolicy?: string } = {}): void {
     this.roles.set(name, {
@@ -427,4 +431,36 @@ export function bindingFixture(
       ...(fields.createServiceAccount ? { createServiceAccount: true } : {}),
     },
   };
+}
+
+/** The cluster every reconciler unit test runs in. */
+export const testCluster: ClusterIdentity = {
+  clusterId: 'c1',
+  accountId: '1234567890123456',
+  oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
+  issuerUrl: 'https://issuer.example',
+  roleNamePrefix: 'rrsa-',
+};
+
+/**
+ * A BindingReconciler over in-memory fakes of every port, at a fixed time unless `deps.now` says
+ * otherwise; `deps` overrides any dependency (guardrails, clock, freshness window).
+ */
+export function reconcilerWorld(deps: Partial<ReconcilerDeps> = {}) {
+  const ram = new FakeRam();
+  const bindings = new FakeBindingStore();
+  const serviceAccounts = new FakeServiceAccountStore();
+  const events = new RecordingEvents();
+  const reconciler = new BindingReconciler({
+    cluster: testCluster,
+    guardrails: DEFAULT_GUARDRAILS,
+    ram,
+    bindings,
+    serviceAccounts,
+    events,
+    now: () => new Date('2026-06-01T00:00:00Z'),
+    resyncMs: () => 600_000,
+    ...deps,
+  });
+  return { ram, bindings, serviceAccounts, events, reconciler };
 }

@@ -15,6 +15,7 @@ import { KubeEventSink } from '../../src/kube/events.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { cloudCallHooks, createControllerMetrics } from '../../src/runtime/metrics.ts';
 import { TokenBucket } from '../../src/runtime/rate-limiter.ts';
+import { defaultInjectionConfig, type InjectionConfig } from '../../src/webhook/config.ts';
 import { testControlPlane, uniqueName } from './cluster.ts';
 
 export interface OperatorEnv {
@@ -27,6 +28,10 @@ export interface OperatorEnv {
   controller: BindingController;
   /** Put these labels on every binding this env's controller should see (see bindingSelector). */
   labels: Record<string, string>;
+  /** The injection settings a webhook for this env's cluster uses (and the pod checks judge by). */
+  injection: InjectionConfig;
+  /** The running controller's metrics registry, as text. */
+  metricsText(): Promise<string>;
   restartController(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -36,6 +41,8 @@ export interface OperatorEnvOptions {
   resyncMs?: number;
   ramQps?: number;
   concurrency?: number;
+  /** Turns the stale-pod checks on (with --allow-pod-restart as given). */
+  podChecks?: { allowPodRestart: boolean };
 }
 
 /**
@@ -75,22 +82,30 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
     cp.dir,
   );
   const admin = createKubeClients(loadKubeConfig(cp.kubeconfigPath));
+  const injection = defaultInjectionConfig({
+    accountId: cluster.accountId,
+    clusterId,
+    oidcProviderArn: cluster.oidcProviderArn,
+    stsEnv: { enabled: true, region: 'cn-hangzhou', vpcEndpoint: true },
+  });
+  let metrics = createControllerMetrics();
   const makeController = () => {
     const kube = createKubeClients(loadKubeConfig(operatorKubeconfig));
-    const metrics = createControllerMetrics();
+    metrics = createControllerMetrics();
     const limiter = new TokenBucket({ qps: options.ramQps ?? 200, burst: 50 });
     return new BindingController({
       kube,
       cluster,
       guardrails: { ...DEFAULT_GUARDRAILS, ...options.guardrails },
       ram: new AlibabaRam(clients().ram, cloudCallHooks(metrics, limiter)),
-      events: new KubeEventSink(kube.core),
+      events: new KubeEventSink(kube.rest),
       logger: createLogger('error', true),
       resyncMs: options.resyncMs ?? 60_000,
       concurrency: options.concurrency ?? 4,
       metrics,
       backoff: { baseMs: 50, maxMs: 2000 },
       bindingSelector: `rrsa.dev/test-env=${clusterId}`,
+      ...(options.podChecks ? { podChecks: { injection, ...options.podChecks } } : {}),
     });
   };
   let controller = makeController();
@@ -101,6 +116,8 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
     cluster,
     admin,
     labels,
+    injection,
+    metricsText: () => metrics.registry.metrics(),
     get controller() {
       return controller;
     },

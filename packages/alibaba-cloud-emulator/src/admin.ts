@@ -101,8 +101,9 @@ function principalRoutes(req: AdminRequest, controls: EmulatorControls): RawResp
   if (rolePolicies && (req.method === 'POST' || req.method === 'DELETE')) {
     const role = decodeURIComponent(rolePolicies[1] ?? '');
     const { name, type } = policyRef(req.body);
-    if (req.method === 'POST') controls.attachPolicy(role, name, type);
-    else controls.detachPolicy(role, name, type);
+    const account = req.query.get('account') ?? undefined;
+    if (req.method === 'POST') controls.attachPolicy(role, name, type, account);
+    else controls.detachPolicy(role, name, type, account);
     return ok({ ok: true });
   }
   if (req.path === '/users' && req.method === 'POST') {
@@ -140,7 +141,9 @@ function coreRoutes(
       return ok(ca);
     }
     case 'GET /state':
-      return ok(controls.dump());
+      return ok(controls.dump(req.query.get('account') ?? undefined));
+    case 'GET /accounts':
+      return ok({ accounts: controls.accountIds() });
     case 'POST /reset':
       controls.reset();
       return ok({ ok: true });

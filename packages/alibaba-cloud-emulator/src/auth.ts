@@ -24,6 +24,7 @@ import {
   verifyV1,
   verifyV3,
 } from './signature.ts';
+import type { Accounts } from './accounts.ts';
 import type { EmulatorState } from './state.ts';
 
 /**
@@ -75,6 +76,12 @@ interface Identity {
   secret: string;
 }
 
+/** Who called, and the account that serves the request (the one owning the key). */
+export interface Authenticated {
+  caller: Caller;
+  state: EmulatorState;
+}
+
 function stsIdentity(state: EmulatorState, accessKeyId: string, token: string | undefined) {
   if (!token) throw missingSecurityToken();
   const session = state.sessions.get(accessKeyId);
@@ -90,6 +97,16 @@ function stsIdentity(state: EmulatorState, accessKeyId: string, token: string | 
 }
 
 function resolveIdentity(
+  accounts: Accounts,
+  accessKeyId: string,
+  token: string | undefined,
+): Identity & { state: EmulatorState } {
+  // An unknown key is judged by the home account, so its errors read as they always did.
+  const state = accounts.ownerOf(accessKeyId) ?? accounts.home;
+  return { ...identityIn(state, accessKeyId, token), state };
+}
+
+function identityIn(
   state: EmulatorState,
   accessKeyId: string,
   token: string | undefined,
@@ -132,14 +149,14 @@ function authenticateV3(
   request: AuthRequest,
   authorization: string,
   settings: AuthSettings,
-  state: EmulatorState,
-): Identity {
+  accounts: Accounts,
+): Identity & { state: EmulatorState } {
   const auth = parseV3Authorization(authorization);
   if (!auth) throw incompleteSignature('The Authorization header is malformed.');
   const problem = v3ShapeProblem(request, auth);
   if (problem) throw incompleteSignature(problem);
   const identity = resolveIdentity(
-    state,
+    accounts,
     auth.accessKeyId,
     header(request.headers, 'x-acs-security-token'),
   );
@@ -155,13 +172,13 @@ function authenticateV3(
 function authenticateV1(
   request: AuthRequest,
   settings: AuthSettings,
-  state: EmulatorState,
-): Identity {
+  accounts: Accounts,
+): Identity & { state: EmulatorState } {
   const { params } = request;
   const accessKeyId = params.AccessKeyId;
   if (!accessKeyId) throw missingParam('AccessKeyId');
   if ((params.SignatureMethod ?? 'HMAC-SHA1') !== 'HMAC-SHA1') throw invalidSignatureMethod();
-  const identity = resolveIdentity(state, accessKeyId, params.SecurityToken);
+  const identity = resolveIdentity(accounts, accessKeyId, params.SecurityToken);
   if (!verifyV1(params, request.method, identity.secret)) throw signatureDoesNotMatch();
   checkFreshness(settings, params.Timestamp, params.SignatureNonce);
   return identity;
@@ -170,19 +187,19 @@ function authenticateV1(
 /** The caller of a signed request; throws the gateway's authentication errors. */
 export function authenticate(
   request: AuthRequest,
-  state: EmulatorState,
+  accounts: Accounts,
   settings: AuthSettings,
-): Caller {
+): Authenticated {
   const authorization = header(request.headers, 'authorization');
-  let identity: Identity;
-  if (authorization) identity = authenticateV3(request, authorization, settings, state);
-  else if (request.params.Signature) identity = authenticateV1(request, settings, state);
+  let identity: Identity & { state: EmulatorState };
+  if (authorization) identity = authenticateV3(request, authorization, settings, accounts);
+  else if (request.params.Signature) identity = authenticateV1(request, settings, accounts);
   else if (request.params.AccessKeyId) throw missingParam('Signature');
   else throw missingParam('AccessKeyId');
   if (identity.caller.kind === 'session' && identity.caller.session.expiresAt <= settings.now()) {
     throw securityTokenExpired();
   }
-  return identity.caller;
+  return { caller: identity.caller, state: identity.state };
 }
 
 function combine(a: Decision, b: Decision): Decision {

@@ -21,7 +21,10 @@ Local Alibaba Cloud RAM / STS / IMS for the @alicloud SDKs.
                               default a temporary file, printed on start)
   --tls-host NAME             extra DNS name / IP for the server certificate (repeatable)
   --account-id ID             account UID (RRSA_EMULATOR_ACCOUNT_ID, default 1234567890123456)
-  --seed SEED                 seed for ids and fault rates (RRSA_EMULATOR_SEED)
+  --seed SEED                 seed for ids and fault rates (RRSA_EMULATOR_SEED; default
+                              random per start, printed on start)
+  --account UID:ID:SECRET     a further account with its root AccessKey (repeatable;
+                              RRSA_EMULATOR_ACCOUNTS=UID:ID:SECRET,...)
   --access-key ID:SECRET      an account AccessKey (repeatable, the first is the root key;
                               RRSA_EMULATOR_ACCESS_KEYS=ID:SECRET,...; default
                               LTAI5tEmulatorRootKey001:emulator-root-secret-000000000)
@@ -54,6 +57,13 @@ function accessKey(value: string): AccessKey {
   return { accessKeyId, accessKeySecret };
 }
 
+function account(value: string): NonNullable<StartOptions['accounts']>[number] {
+  const [accountId, key] = splitPair(value, ':', '--account');
+  if (!/^\d+$/.test(accountId))
+    throw new Error(`--account expects a numeric UID, got "${accountId}"`);
+  return { accountId, rootKey: accessKey(key) };
+}
+
 function integer(value: string, flag: string): number {
   if (!/^\d+$/.test(value))
     throw new Error(`${flag} expects a non-negative integer, got "${value}"`);
@@ -82,6 +92,7 @@ function overridesFromEnv(text: string | undefined): Record<string, IssuerOverri
 
 function fromEnv(env: Env): StartOptions {
   const keys = (env.RRSA_EMULATOR_ACCESS_KEYS ?? '').split(',').filter((k) => k !== '');
+  const accounts = (env.RRSA_EMULATOR_ACCOUNTS ?? '').split(',').filter((a) => a !== '');
   return {
     host: env.RRSA_EMULATOR_HOST ?? '127.0.0.1',
     port: env.RRSA_EMULATOR_PORT ? integer(env.RRSA_EMULATOR_PORT, 'RRSA_EMULATOR_PORT') : 18080,
@@ -90,6 +101,7 @@ function fromEnv(env: Env): StartOptions {
     ...(env.RRSA_EMULATOR_ACCOUNT_ID ? { accountId: env.RRSA_EMULATOR_ACCOUNT_ID } : {}),
     ...(env.RRSA_EMULATOR_SEED ? { seed: env.RRSA_EMULATOR_SEED } : {}),
     ...(keys.length ? { accessKeys: keys.map(accessKey) } : {}),
+    ...(accounts.length ? { accounts: accounts.map(account) } : {}),
     issuerOverrides: overridesFromEnv(env.RRSA_EMULATOR_ISSUER_OVERRIDES),
   };
 }
@@ -113,6 +125,7 @@ const FLAGS: Record<string, FlagHandler> = {
   '--tls-host': (o, v) => (o.tlsHosts = [...(o.tlsHosts ?? []), v]),
   '--account-id': (o, v) => (o.accountId = v),
   '--seed': (o, v) => (o.seed = v),
+  '--account': (o, v) => (o.accounts = [...(o.accounts ?? []), account(v)]),
   '--access-key': (o, v) => (o.accessKeys = [...(o.accessKeys ?? []), accessKey(v)]),
   '--issuer-override': (o, v) => setOverride(o, v, '--issuer-override', 'discoveryUrl'),
   '--issuer-jwks': (o, v) => setOverride(o, v, '--issuer-jwks', 'jwksUrl'),
@@ -185,6 +198,11 @@ export async function runEmulatorCli(
     accountId: emulator.accountId,
     accessKeyId: emulator.rootKey.accessKeyId,
     accessKeySecret: emulator.rootKey.accessKeySecret,
+    accounts: emulator.accounts.map((a) => ({
+      accountId: a.accountId,
+      accessKeyId: a.rootKey.accessKeyId,
+    })),
+    seed: emulator.seed,
   };
   stdout(`${JSON.stringify(line)}\n`);
   if (io.handleSignals ?? true) {

@@ -1,3 +1,4 @@
+import type { Accounts } from './accounts.ts';
 import type { Clock, IdSource } from './ids.ts';
 import type { JwksClient } from './jwks.ts';
 import type { Params } from './params.ts';
@@ -21,7 +22,10 @@ export type Caller =
 
 export interface ActionContext {
   params: Params;
+  /** The account serving the request: the caller's (signed) or the one the ARNs name (anonymous). */
   state: EmulatorState;
+  /** Every account, for calls that cross accounts (AssumeRole into another account's role). */
+  accounts: Accounts;
   caller: Caller;
   ids: IdSource;
   clock: Clock;
@@ -41,6 +45,8 @@ export interface ActionSpec {
   write: boolean;
   /** No signature at all (AssumeRoleWithOIDC, reference §2.2). */
   anonymous?: boolean;
+  /** For an anonymous action: the parameter ARN whose account serves it (home when absent). */
+  anonymousAccountArn?: (params: Record<string, string>) => string | undefined;
   /** Any authenticated caller may call it, whatever its policies (GetCallerIdentity). */
   noAuthz?: boolean;
   /** The action name policies grant, like `ram:CreateRole`; absent: no authorisation. */

@@ -1,3 +1,4 @@
+import type { Accounts } from './accounts.ts';
 import type { NonceCache } from './auth.ts';
 import { alreadyAttached, notAttached } from './errors.ts';
 import type { FaultInjector, FaultSpec } from './faults.ts';
@@ -22,6 +23,8 @@ export interface RamUserSpec {
   accessKeyId: string;
   accessKeySecret: string;
   policies?: { type: PolicyType; name: string }[];
+  /** The account the user lives in; default the home account. */
+  accountId?: string;
 }
 
 export interface EmulatorControls {
@@ -50,14 +53,16 @@ export interface EmulatorControls {
    * Attach / detach a policy to / from a role behind the API's back (no request is logged),
    * e.g. to show "remove the policy -> 403". Throws the API's errors (EntityNotExist.Role, ...).
    */
-  attachPolicy(roleName: string, policyName: string, type?: PolicyType): void;
-  detachPolicy(roleName: string, policyName: string, type?: PolicyType): void;
-  /** Everything the account holds, as plain JSON. */
-  dump(): StateDump;
+  attachPolicy(roleName: string, policyName: string, type?: PolicyType, accountId?: string): void;
+  detachPolicy(roleName: string, policyName: string, type?: PolicyType, accountId?: string): void;
+  /** Everything an account (default the home account) holds, as plain JSON. */
+  dump(accountId?: string): StateDump;
+  /** The ids of every account, the home account first. */
+  accountIds(): string[];
 }
 
 export interface ControlDeps {
-  state: EmulatorState;
+  accounts: Accounts;
   ids: IdSource;
   /** The seeded streams reset() rewinds (ids, fault draws). */
   streams: IdSource[];
@@ -71,8 +76,15 @@ export interface ControlDeps {
 }
 
 export function createControls(deps: ControlDeps): EmulatorControls {
-  const { state, ids, recorder } = deps;
+  const { accounts, ids, recorder } = deps;
+  const account = (accountId: string | undefined): EmulatorState => {
+    if (accountId === undefined) return accounts.home;
+    const found = accounts.get(accountId);
+    if (!found) throw new Error(`no such account: ${accountId}`);
+    return found;
+  };
   const addUser = (spec: RamUserSpec): RamUserRecord => {
+    const state = account(spec.accountId);
     const user: RamUserRecord = {
       name: spec.name,
       userId: `2${ids.digits(15)}`,
@@ -87,7 +99,13 @@ export function createControls(deps: ControlDeps): EmulatorControls {
     for (const user of deps.initialUsers) addUser(user);
     for (const fault of deps.initialFaults) deps.faults.add(fault);
   };
-  const findAttachment = (roleName: string, policyName: string, type: PolicyType) => {
+  const findAttachment = (
+    roleName: string,
+    policyName: string,
+    type: PolicyType,
+    accountId: string | undefined,
+  ) => {
+    const state = account(accountId);
     const role = state.requireRole(roleName);
     const policy = state.requirePolicy(type, policyName);
     const lower = policy.name.toLowerCase();
@@ -102,7 +120,7 @@ export function createControls(deps: ControlDeps): EmulatorControls {
     lastSeq: () => recorder.lastSeq,
     resetLog: () => recorder.clear(),
     reset: () => {
-      state.clear();
+      for (const state of accounts.all()) state.clear();
       recorder.clear();
       deps.faults.clear();
       deps.clock.reset();
@@ -117,23 +135,27 @@ export function createControls(deps: ControlDeps): EmulatorControls {
     issuerOverrides: () => deps.jwks.listOverrides(),
     addUser,
     setUserPolicies: (name, policies) => {
-      const user = state.users.get(name.toLowerCase());
+      const user = accounts
+        .all()
+        .map((s) => s.users.get(name.toLowerCase()))
+        .find((u) => u !== undefined);
       if (!user) throw new Error(`no such user: ${name}`);
       user.policies = policies.map((p) => ({ ...p, attachDate: '2024-01-01T00:00:00Z' }));
     },
     addAccessKey: (id, secret) => {
-      state.accountKeys.set(id, secret);
+      accounts.home.accountKeys.set(id, secret);
     },
-    attachPolicy: (roleName, policyName, type = 'Custom') => {
-      const { role, policy, index } = findAttachment(roleName, policyName, type);
+    attachPolicy: (roleName, policyName, type = 'Custom', accountId = undefined) => {
+      const { role, policy, index } = findAttachment(roleName, policyName, type, accountId);
       if (index >= 0) throw alreadyAttached();
       role.policies.push({ type, name: policy.name, attachDate: isoSeconds(deps.clock.now()) });
     },
-    detachPolicy: (roleName, policyName, type = 'Custom') => {
-      const { role, index } = findAttachment(roleName, policyName, type);
+    detachPolicy: (roleName, policyName, type = 'Custom', accountId = undefined) => {
+      const { role, index } = findAttachment(roleName, policyName, type, accountId);
       if (index < 0) throw notAttached();
       role.policies.splice(index, 1);
     },
-    dump: () => state.dump(),
+    dump: (accountId) => account(accountId).dump(),
+    accountIds: () => accounts.all().map((s) => s.accountId),
   };
 }

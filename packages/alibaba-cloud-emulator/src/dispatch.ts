@@ -9,6 +9,7 @@ import type { JwksClient } from './jwks.ts';
 import { Params } from './params.ts';
 import { redactParams, type RequestRecorder } from './recorder.ts';
 import { type HeaderMap, parseQuery } from './signature.ts';
+import type { Accounts } from './accounts.ts';
 import type { EmulatorState } from './state.ts';
 
 /**
@@ -32,7 +33,7 @@ export interface ApiResponse {
 }
 
 export interface DispatcherDeps {
-  state: EmulatorState;
+  accounts: Accounts;
   ids: IdSource;
   clock: Clock;
   jwks: JwksClient;
@@ -202,16 +203,22 @@ export class ApiDispatcher {
       state.faulted = true;
       throw fault.error;
     }
-    if (!spec.anonymous) {
-      state.caller = authenticate(
+    let account: EmulatorState;
+    if (spec.anonymous) {
+      account = deps.accounts.forArn(spec.anonymousAccountArn?.(params));
+    } else {
+      const authenticated = authenticate(
         { method: request.method, rawQuery, headers: request.headers, body: request.body, params },
-        deps.state,
+        deps.accounts,
         deps.auth,
       );
+      state.caller = authenticated.caller;
+      account = authenticated.state;
     }
     const ctx: ActionContext = {
       params: new Params(params),
-      state: deps.state,
+      state: account,
+      accounts: deps.accounts,
       caller: state.caller,
       ids: deps.ids,
       clock: deps.clock,

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Accounts } from './accounts.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin.ts';
 import { NonceCache } from './auth.ts';
 import { generateTlsMaterial } from './certs.ts';
@@ -41,6 +43,13 @@ export interface AccessKey {
   accessKeySecret: string;
 }
 
+/** A further Alibaba Cloud account: its own root key, RAM, IMS providers and STS sessions. */
+export interface AccountSpec {
+  accountId: string;
+  rootKey: AccessKey;
+  accessKeys?: AccessKey[];
+}
+
 export interface StartOptions {
   /** Default 127.0.0.1. */
   host?: string;
@@ -53,12 +62,18 @@ export interface StartOptions {
   /** Where to write the CA (PEM) with https on; default a temporary file removed by stop(). */
   caFile?: string;
   accountId?: string;
-  /** Seeds RoleIds, RequestIds, STS keys and fault rates (default "rrsa-emulator"). */
+  /**
+   * Seeds RoleIds, RequestIds, STS keys and fault rates. Without it every start draws a random
+   * seed, so two runs never hand out the same request ids (a log line names one request); pass
+   * one to repeat a run exactly.
+   */
   seed?: string | number;
   /** The account's own AccessKey (allowed everything); default DEFAULT_ROOT_KEY. */
   rootKey?: AccessKey;
   /** Further account AccessKeys. */
   accessKeys?: AccessKey[];
+  /** Further accounts beside the home one (`accountId`); keys must not repeat across accounts. */
+  accounts?: AccountSpec[];
   /** RAM users with their own AccessKey, authorised by their policies. */
   users?: RamUserSpec[];
   /** Issuer URL -> where to fetch its discovery document / JWKS and which CA to trust. */
@@ -90,6 +105,10 @@ export interface RunningEmulator {
   accountId: string;
   /** The account's own AccessKey. */
   rootKey: AccessKey;
+  /** Every account with its root key, the home account first. */
+  accounts: { accountId: string; rootKey: AccessKey }[];
+  /** The seed in use (random unless given): pass it back to `start` to repeat a run. */
+  seed: string;
   controls: EmulatorControls;
   /** Closes the port and every open connection; removes a temporary CA file. */
   stop(): Promise<void>;
@@ -108,21 +127,37 @@ async function writeCa(
   return { file: join(tmp, 'ca.pem'), tmp };
 }
 
-/** The in-memory account, its controls and the API dispatcher (no sockets yet). */
-function assemble(options: StartOptions): {
+function buildAccounts(options: StartOptions): Accounts {
+  const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
+  const withKeys = (accountId: string, keys: AccessKey[]): EmulatorState => {
+    const state = new EmulatorState(accountId, quotas);
+    for (const key of keys) state.accountKeys.set(key.accessKeyId, key.accessKeySecret);
+    return state;
+  };
+  const home = withKeys(options.accountId ?? DEFAULT_ACCOUNT_ID, [
+    options.rootKey ?? DEFAULT_ROOT_KEY,
+    ...(options.accessKeys ?? []),
+  ]);
+  const others = (options.accounts ?? []).map((a) =>
+    withKeys(a.accountId, [a.rootKey, ...(a.accessKeys ?? [])]),
+  );
+  const keys = [home, ...others].flatMap((s) => [...s.accountKeys.keys()]);
+  const repeated = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (repeated) throw new Error(`access key ${repeated} is given to more than one account`);
+  return new Accounts(home, others);
+}
+
+/** The in-memory accounts, their controls and the API dispatcher (no sockets yet). */
+function assemble(
+  options: StartOptions,
+  seed: string,
+): {
   controls: EmulatorControls;
   dispatcher: ApiDispatcher;
 } {
-  const seed = String(options.seed ?? 'rrsa-emulator');
   const clock = new Clock();
   const ids = new IdSource(seed);
-  const state = new EmulatorState(options.accountId ?? DEFAULT_ACCOUNT_ID, {
-    ...DEFAULT_QUOTAS,
-    ...options.quotas,
-  });
-  for (const key of [options.rootKey ?? DEFAULT_ROOT_KEY, ...(options.accessKeys ?? [])]) {
-    state.accountKeys.set(key.accessKeyId, key.accessKeySecret);
-  }
+  const accounts = buildAccounts(options);
   const jwks = new JwksClient({
     overrides: options.issuerOverrides ?? {},
     cacheMs: (options.jwksCacheSeconds ?? 60) * 1000,
@@ -132,7 +167,7 @@ function assemble(options: StartOptions): {
   const recorder = new RequestRecorder(options.requestLogLimit);
   const nonces = new NonceCache();
   const controls = createControls({
-    state,
+    accounts,
     ids,
     streams: [ids, faultIds],
     clock,
@@ -144,7 +179,7 @@ function assemble(options: StartOptions): {
     initialFaults: options.faults ?? [],
   });
   const dispatcher = new ApiDispatcher({
-    state,
+    accounts,
     ids,
     clock,
     jwks,
@@ -162,11 +197,21 @@ function assemble(options: StartOptions): {
   return { controls, dispatcher };
 }
 
+function accountList(
+  accountId: string,
+  rootKey: AccessKey,
+  others: AccountSpec[] | undefined,
+): RunningEmulator['accounts'] {
+  const rest = (others ?? []).map((a) => ({ accountId: a.accountId, rootKey: a.rootKey }));
+  return [{ accountId, rootKey }, ...rest];
+}
+
 /** Starts an emulator; `stop()` it when done. */
 export async function start(options: StartOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
-  const { controls, dispatcher } = assemble(options);
+  const seed = String(options.seed ?? randomBytes(8).toString('hex'));
+  const { controls, dispatcher } = assemble(options, seed);
   const tls = options.https ? generateTlsMaterial(options.tlsHosts) : undefined;
   let info: Record<string, unknown> = {};
   const server = await listen(
@@ -179,7 +224,17 @@ export async function start(options: StartOptions = {}): Promise<RunningEmulator
   );
   const endpoint = `${host.includes(':') ? `[${host}]` : host}:${server.port}`;
   const ca = tls ? await writeCa(tls.caCertPem, options.caFile) : undefined;
-  info = { endpoint, accountId, https: tls !== undefined, caFile: ca?.file, caPem: tls?.caCertPem };
+  const rootKey = options.rootKey ?? DEFAULT_ROOT_KEY;
+  const accounts = accountList(accountId, rootKey, options.accounts);
+  info = {
+    endpoint,
+    accountId,
+    accounts: accounts.map((a) => a.accountId),
+    seed,
+    https: tls !== undefined,
+    caFile: ca?.file,
+    caPem: tls?.caCertPem,
+  };
   return {
     endpoint,
     port: server.port,
@@ -188,7 +243,9 @@ export async function start(options: StartOptions = {}): Promise<RunningEmulator
     caPem: tls?.caCertPem,
     caFile: ca?.file,
     accountId,
-    rootKey: options.rootKey ?? DEFAULT_ROOT_KEY,
+    rootKey,
+    accounts,
+    seed,
     controls,
     stop: async () => {
       await server.close();

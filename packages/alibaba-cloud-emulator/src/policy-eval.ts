@@ -127,12 +127,16 @@ export function trustAllowsFederated(trust: PolicyDocument, request: FederatedRe
  * Whether a RAM principal may assume a role. `principals` are the caller's accepted names, for
  * example `acs:ram::<uid>:root`, the bare account id, and a user ARN.
  */
-export function trustAllowsRam(trust: PolicyDocument, principals: string[]): boolean {
+export function trustAllowsRam(
+  trust: PolicyDocument,
+  principals: string[],
+  context: ConditionContext = {},
+): boolean {
   const lowered = principals.map((p) => p.toLowerCase());
   const applies = (s: Statement): boolean =>
     actionApplies(s, 'sts:AssumeRole') &&
     (s.principal?.ram ?? []).some((p) => p === '*' || lowered.includes(p.toLowerCase())) &&
-    evaluateCondition(s.condition, {});
+    evaluateCondition(s.condition, context);
   const applying = trust.statements.filter(applies);
   return applying.some((s) => s.effect === 'Allow') && !applying.some((s) => s.effect === 'Deny');
 }

@@ -31,7 +31,7 @@ import {
 } from './jwt.ts';
 import { tryParsePolicyDocument } from './policy-document.ts';
 import { trustAllowsFederated, trustAllowsRam } from './policy-eval.ts';
-import type { OidcProviderRecord, RoleRecord, StsSession } from './state.ts';
+import type { EmulatorState, OidcProviderRecord, RoleRecord, StsSession } from './state.ts';
 
 /** STS 2015-04-01: GetCallerIdentity, AssumeRoleWithOIDC (anonymous) and AssumeRole (reference §4). */
 
@@ -78,29 +78,39 @@ function checkDuration(duration: number, role: RoleRecord): void {
   }
 }
 
-/** The role a RoleArn names in this account, or STS's EntityNotExist.Role. */
-function roleFromArn(ctx: ActionContext, arn: string): RoleRecord {
+/**
+ * The role a RoleArn names, in `account` (AssumeRoleWithOIDC: the provider's account) or in
+ * whichever account the ARN names (AssumeRole may cross accounts); else EntityNotExist.Role.
+ */
+function roleFromArn(
+  ctx: ActionContext,
+  arn: string,
+  account?: EmulatorState,
+): { role: RoleRecord; owner: EmulatorState } {
   const match = /^acs:ram::(\d+):role\/(.+)$/i.exec(arn);
   if (!match) throw paramInvalid('RoleArn');
-  const role = match[1] === ctx.state.accountId ? ctx.state.findRole(match[2] ?? '') : undefined;
-  if (!role) throw stsRoleNotFound(arn);
-  return role;
+  const owner = account ?? ctx.accounts.get(match[1] ?? '');
+  const role = owner?.accountId === match[1] ? owner?.findRole(match[2] ?? '') : undefined;
+  if (!role || !owner) throw stsRoleNotFound(arn);
+  return { role, owner };
 }
 
-function pruneSessions(ctx: ActionContext): void {
+function pruneSessions(ctx: ActionContext, owner: EmulatorState): void {
   const cutoff = ctx.clock.now() - SESSION_RETENTION_MS;
-  for (const [id, session] of ctx.state.sessions) {
-    if (session.expiresAt < cutoff) ctx.state.sessions.delete(id);
+  for (const [id, session] of owner.sessions) {
+    if (session.expiresAt < cutoff) owner.sessions.delete(id);
   }
 }
 
+/** A session of `role`, kept by the account owning the role (its keys then call as that account). */
 function issueSession(
   ctx: ActionContext,
+  owner: EmulatorState,
   role: RoleRecord,
   fields: Pick<StsSession, 'sessionName' | 'sessionPolicy' | 'via' | 'subject'>,
   duration: number,
 ): { session: StsSession; body: ResponseBody } {
-  pruneSessions(ctx);
+  pruneSessions(ctx, owner);
   const now = ctx.clock.now();
   const session: StsSession = {
     ...fields,
@@ -112,10 +122,10 @@ function issueSession(
     issuedAt: now,
     expiresAt: now + duration * 1000,
   };
-  ctx.state.sessions.set(session.accessKeyId, session);
+  owner.sessions.set(session.accessKeyId, session);
   const body = {
     AssumedRoleUser: {
-      Arn: `${ctx.state.roleArn(role.roleName)}/${session.sessionName}`,
+      Arn: `${owner.roleArn(role.roleName)}/${session.sessionName}`,
       AssumedRoleId: `${role.roleId}:${session.sessionName}`,
     },
     Credentials: {
@@ -185,7 +195,7 @@ async function assumeRoleWithOidc(ctx: ActionContext): Promise<ResponseBody> {
   if (!auds.some((a) => provider.clientIds.includes(a))) throw oidcAudienceNotMatch();
   checkTimes(ctx, jwt, provider);
   await verifySignature(ctx, jwt, provider.issuerUrl);
-  const role = roleFromArn(ctx, roleArn);
+  const { role } = roleFromArn(ctx, roleArn, ctx.state);
   const subject = stringClaim(jwt.claims, 'sub') ?? '';
   const trust = tryParsePolicyDocument(role.trustPolicy, 'trust');
   const context = { 'oidc:iss': [issuer], 'oidc:aud': auds, 'oidc:sub': [subject] };
@@ -198,6 +208,7 @@ async function assumeRoleWithOidc(ctx: ActionContext): Promise<ResponseBody> {
   checkDuration(duration, role);
   const { body } = issueSession(
     ctx,
+    ctx.state,
     role,
     { sessionName: name, sessionPolicy: policy, via: 'AssumeRoleWithOIDC', subject },
     duration,
@@ -217,11 +228,18 @@ async function assumeRoleWithOidc(ctx: ActionContext): Promise<ResponseBody> {
   };
 }
 
-/** The names a caller is known by in a trust policy's `Principal.RAM`. */
+/**
+ * The names a caller is known by in a trust policy's `Principal.RAM`: its account (`root` or the
+ * bare uid: the account delegates to its own RAM identities), a RAM user's ARN, an assumed role's
+ * role ARN. The caller's account is the one that signed, so another account's role trusts it only
+ * when it names that account.
+ */
 function ramPrincipals(ctx: ActionContext): string[] {
   const uid = ctx.state.accountId;
   const names = [`acs:ram::${uid}:root`, uid];
-  if (ctx.caller.kind === 'user') names.push(`acs:ram::${uid}:user/${ctx.caller.user.name}`);
+  const { caller } = ctx;
+  if (caller.kind === 'user') names.push(`acs:ram::${uid}:user/${caller.user.name}`);
+  if (caller.kind === 'session') names.push(`acs:ram::${uid}:role/${caller.session.roleName}`);
   return names;
 }
 
@@ -230,9 +248,14 @@ function assumeRole(ctx: ActionContext): ResponseBody {
   const name = sessionName(ctx);
   const policy = sessionPolicy(ctx);
   const duration = durationBounds(ctx);
-  const role = roleFromArn(ctx, roleArn);
+  const externalId = ctx.params.optional('ExternalId');
+  const { role, owner } = roleFromArn(ctx, roleArn);
   const trust = tryParsePolicyDocument(role.trustPolicy, 'trust');
-  if (!trust || !trustAllowsRam(trust, ramPrincipals(ctx))) {
+  // `sts:ExternalId` is absent from the context when the caller sent none, so a trust policy
+  // that requires one refuses such a call (a StringEquals on an absent key is false).
+  const context: Record<string, string[]> =
+    externalId === undefined ? {} : { 'sts:ExternalId': [externalId] };
+  if (!trust || !trustAllowsRam(trust, ramPrincipals(ctx), context)) {
     throw new ApiError(
       'NoPermission',
       403,
@@ -243,6 +266,7 @@ function assumeRole(ctx: ActionContext): ResponseBody {
   const via = 'AssumeRole' as const;
   return issueSession(
     ctx,
+    owner,
     role,
     { sessionName: name, sessionPolicy: policy, via, subject: undefined },
     duration,
@@ -282,7 +306,12 @@ function getCallerIdentity(ctx: ActionContext): ResponseBody {
 
 export const STS_ACTIONS: ActionSpec[] = defineActions('sts', 'sts', {
   GetCallerIdentity: { write: false, noAuthz: true, handler: getCallerIdentity },
-  AssumeRoleWithOIDC: { write: false, anonymous: true, handler: assumeRoleWithOidc },
+  AssumeRoleWithOIDC: {
+    write: false,
+    anonymous: true,
+    anonymousAccountArn: (params) => params.OIDCProviderArn,
+    handler: assumeRoleWithOidc,
+  },
   AssumeRole: {
     write: false,
     resource: (ctx) => ctx.params.optional('RoleArn') ?? '*',

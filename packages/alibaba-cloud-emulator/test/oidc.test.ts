@@ -119,6 +119,7 @@ describe('IMS OIDC providers through @alicloud/ims20190815', () => {
       arn: PROVIDER_ARN,
       issuerUrl: issuer.issuer,
       clientIds: ['sts.aliyuncs.com', 'c2'],
+      fingerprints: ['b'.repeat(40)],
     });
     const updated = await clients.ims.updateOIDCProvider(
       new $Ims.UpdateOIDCProviderRequest({

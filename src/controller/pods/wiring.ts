@@ -1,0 +1,109 @@
+import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
+import type { PodIdentityBinding } from '../../api/types.ts';
+import { KubeBindingStore } from '../../kube/binding-store.ts';
+import { isNotFound } from '../../kube/api-status.ts';
+import type { KubeConnection } from '../../kube/connect.ts';
+import { namespacePath } from '../../kube/namespaces.ts';
+import type { EventSink } from '../../kube/events.ts';
+import { logInformerError, type ResilientInformer } from '../../kube/informer.ts';
+import type { PodView } from '../../kube/pod-view.ts';
+import { podInformer, WorkloadClient } from '../../kube/pods.ts';
+import { withTimeout } from '../../kube/timeout.ts';
+import { levelled, type Logger } from '../../runtime/logger.ts';
+import type { BackoffOptions } from '../../runtime/workqueue.ts';
+import type { InjectionConfig } from '../../webhook/config.ts';
+import type { Namespace } from '../../webhook/types.ts';
+import { bindingKey } from '../triggers.ts';
+import { PodCheckLoop } from './pod-check-loop.ts';
+import { PodChecks } from './pod-checks.ts';
+
+export interface PodChecksOptions {
+  /** The webhook's configuration (the manager builds one for both). */
+  injection: InjectionConfig;
+  /** --allow-pod-restart: bindings with spec.restartStalePods may restart workloads. */
+  allowPodRestart: boolean;
+  restartsPerMinute?: number;
+}
+
+export interface RunningPodChecks {
+  enqueue(key: string): void;
+  onBindingDeleted(namespace: string, name: string): void;
+  hasSynced(): boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The pod informer, the checks and their loop, over the controller's caches. */
+export function startPodChecks(
+  options: PodChecksOptions & {
+    kube: KubeConnection;
+    bindings: ResilientInformer<PodIdentityBinding>;
+    serviceAccounts: ResilientInformer<V1ServiceAccount>;
+    events: EventSink;
+    logger: Logger;
+    resyncMs: number;
+    staleGauge?: { set(labels: { namespace: string }, value: number): void } | undefined;
+    backoff?: BackoffOptions | undefined;
+  },
+): RunningPodChecks {
+  const { kube, bindings, serviceAccounts } = options;
+  const checks = new PodChecks({
+    bindings: new KubeBindingStore(kube.rest, bindings),
+    serviceAccount: (namespace, name) => {
+      const sa = serviceAccounts.get(name, namespace);
+      return sa
+        ? { metadata: { name, namespace, annotations: sa.metadata?.annotations ?? {} } }
+        : undefined;
+    },
+    namespace: (name) => readNamespace(kube, name),
+    pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
+    workloads: new WorkloadClient(kube),
+    events: options.events,
+    injection: options.injection,
+    allowPodRestart: options.allowPodRestart,
+    now: () => new Date(),
+    resyncMs: () => options.resyncMs,
+    staleGauge: options.staleGauge,
+    ...(options.restartsPerMinute ? { restartsPerMinute: options.restartsPerMinute } : {}),
+  });
+  const loop = new PodCheckLoop(checks, options.logger, options.backoff);
+  const pods: ResilientInformer<PodView> = podInformer(kube, {
+    onEvent: (_event, object) => {
+      const pod = object as unknown as PodView;
+      const ns = pod.metadata.namespace;
+      loop.onPod(ns, pod.spec.serviceAccountName, bindings.list(ns));
+    },
+    onError: logInformerError(levelled(options.logger), 'pod'),
+  });
+  return {
+    enqueue: (key) => loop.enqueue(key),
+    onBindingDeleted: (namespace, name) => {
+      loop.onBindingDeleted(namespace, name);
+      loop.enqueue(bindingKey(namespace, name));
+    },
+    hasSynced: () => pods.hasSynced(),
+    start: async () => {
+      await pods.start();
+      loop.start();
+    },
+    stop: async () => {
+      await loop.stop();
+      await pods.stop();
+    },
+  };
+}
+
+/** The namespace's labels, as the webhook reads them; undefined when it is gone. */
+async function readNamespace(kube: KubeConnection, name: string): Promise<Namespace | undefined> {
+  try {
+    const ns = await withTimeout(
+      kube.rest.get<V1Namespace>(namespacePath(name), { signal: AbortSignal.timeout(6000) }),
+      5000,
+      `GET namespace ${name}`,
+    );
+    return { metadata: { name, labels: { ...(ns.metadata?.labels ?? {}) } } };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}

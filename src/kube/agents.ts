@@ -1,0 +1,51 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+
+/** What a TLS connection to the apiserver is made with (kubeconfig or in-cluster). */
+export interface TlsIdentity {
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+  rejectUnauthorized?: boolean | undefined;
+  servername?: string | undefined;
+}
+
+/**
+ * One keep-alive agent per (server, TLS identity) for the life of the process, so every request
+ * and watch shares a small pool (issue 13: client-node opened a connection per call). TCP
+ * keep-alive probes after 30 s, as client-go does, so a vanished apiserver is noticed. A rotated
+ * client certificate is a new identity and gets a new agent; a few rotations start over.
+ */
+export class AgentPool {
+  readonly #agents = new Map<string, HttpAgent | HttpsAgent>();
+
+  agentFor(server: string, tls: TlsIdentity): HttpAgent | HttpsAgent {
+    const key = JSON.stringify([
+      server,
+      tls.ca?.toString('base64'),
+      tls.cert?.toString('base64'),
+      tls.key?.toString('base64'),
+      tls.rejectUnauthorized,
+      tls.servername,
+    ]);
+    let agent = this.#agents.get(key);
+    if (!agent) {
+      if (this.#agents.size >= 4) this.#agents.clear(); // in-flight watches keep their own socket
+      const common = { keepAlive: true, keepAliveMsecs: 30_000 };
+      agent = server.startsWith('https:')
+        ? new HttpsAgent({
+            ...common,
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            ...(tls.cert ? { cert: tls.cert } : {}),
+            ...(tls.key ? { key: tls.key } : {}),
+            ...(tls.rejectUnauthorized !== undefined
+              ? { rejectUnauthorized: tls.rejectUnauthorized }
+              : {}),
+            ...(tls.servername ? { servername: tls.servername } : {}),
+          })
+        : new HttpAgent(common);
+      this.#agents.set(key, agent);
+    }
+    return agent;
+  }
+}

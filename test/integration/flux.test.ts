@@ -1,19 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
-import { findFreePort } from '../../devenv/ports.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
-import { installWebhook, uninstallWebhook } from '../../devenv/webhook.ts';
-import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
-import { startPodIdentityWebhook, type PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
-import { createCertificateAuthority } from '../../src/webhook/certs/pki.ts';
+import { uninstallWebhook } from '../../devenv/webhook.ts';
+import type { PodIdentityWebhook } from '../../src/kube/webhook-wiring.ts';
 import { defaultInjectionConfig } from '../../src/webhook/config.ts';
-import { MUTATE_PATH } from '../../src/webhook/server.ts';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
 import { startFlux, type Flux } from '../support/flux.ts';
 import { startGitServer, type GitServer } from '../support/git-http.ts';
+import { startTestWebhook } from '../support/test-webhook.ts';
 import { eventually, startOperatorEnv, type OperatorEnv } from '../support/operator-env.ts';
 
 // Flux itself (source-controller and kustomize-controller, built from the pinned releases by
@@ -97,36 +93,19 @@ beforeAll(async () => {
   env = await startOperatorEnv({ resyncMs: 10_000 });
   git = await startGitServer(dir, 'bindings');
 
-  // The webhook as the manager wires it (operator-managed certificates), scoped to this file's
-  // namespaces; Fail so that a webhook error fails the test.
+  // The webhook as the manager wires it, scoped to this file's namespaces.
   const operatorNs = await createNamespace(cp, 'rrsa-flux-op', { [RUN_LABEL]: `${run}-op` });
   namespaces.push(operatorNs);
-  const port = await findFreePort();
-  await installWebhook(cp.kubeconfigPath, {
-    name: webhookName,
-    url: `https://127.0.0.1:${port}${MUTATE_PATH}`,
-    caPem: createCertificateAuthority('placeholder, replaced by the operator').certPem,
+  webhook = await startTestWebhook({
+    kubeconfigPath: cp.kubeconfigPath,
+    webhookName,
     namespaceLabels: { [RUN_LABEL]: run },
-    failurePolicy: 'Fail',
+    operatorNamespace: operatorNs,
+    injection: defaultInjectionConfig({
+      accountId: env.cluster.accountId,
+      clusterId: env.cluster.clusterId,
+    }),
   });
-  webhook = await startPodIdentityWebhook(
-    createKubeClients(loadKubeConfig(cp.kubeconfigPath)),
-    new Registry(),
-    {
-      host: '127.0.0.1',
-      port,
-      injection: defaultInjectionConfig({
-        accountId: env.cluster.accountId,
-        clusterId: env.cluster.clusterId,
-      }),
-      certificates: {
-        mode: 'managed',
-        namespace: operatorNs,
-        webhookConfigurationName: webhookName,
-        ipAddresses: ['127.0.0.1'],
-      },
-    },
-  );
   ns = await createNamespace(cp, 'flux', {
     [RUN_LABEL]: run,
     'pod-identity.alibabacloud.com/injection': 'on',

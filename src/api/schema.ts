@@ -227,6 +227,11 @@ const conditionSchema: JsonSchema = {
 export const statusSchema: JsonSchema = {
   type: 'object',
   description: 'What the operator observed and did.',
+  // The apiserver defaults it on every read until the operator writes status: a binding it has
+  // not seen yet reads observedGeneration 0 < generation, which kstatus (Flux's wait and
+  // healthChecks, kubectl wait --for=jsonpath) takes as in progress, not as Current for lack of
+  // conditions. See docs/adr/0015.
+  default: { observedGeneration: 0 },
   properties: {
     observedGeneration: {
       type: 'integer',

@@ -101,7 +101,20 @@ function world(options: { allowPodRestart?: boolean; restartsPerMinute?: number 
   const put = (restartStalePods?: boolean): PodIdentityBinding => {
     const binding = bindingFixture({ namespace: NS, name: 'app', serviceAccountName: 'app-sa' });
     if (restartStalePods !== undefined) binding.spec.restartStalePods = restartStalePods;
-    binding.status = { observedGeneration: 1 };
+    // As the first reconcile leaves it (the reconciler always writes Ready).
+    binding.status = {
+      observedGeneration: 1,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Bound',
+          message: 'bound',
+          lastTransitionTime: '2026-06-01T00:00:00Z',
+          observedGeneration: 1,
+        },
+      ],
+    };
     return bindings.put(binding);
   };
   const status = () => bindings.objects.get(`${NS}/app`)!.status!;
@@ -243,6 +256,15 @@ describe('PodChecks', () => {
     const w = world();
     const binding = w.put();
     w.bindings.put({ ...binding, status: undefined });
+    w.addPod('lonely', undefined, false);
+    expect(await w.checks.check(NS, 'app')).toEqual({ requeueAfterMs: 1000 });
+    expect(w.bindings.statusWrites).toEqual([]);
+  });
+
+  it("waits too while status is only the CRD's default (observedGeneration 0, no conditions)", async () => {
+    const w = world();
+    const binding = w.put();
+    w.bindings.put({ ...binding, status: { observedGeneration: 0 } });
     w.addPod('lonely', undefined, false);
     expect(await w.checks.check(NS, 'app')).toEqual({ requeueAfterMs: 1000 });
     expect(w.bindings.statusWrites).toEqual([]);

@@ -101,9 +101,11 @@ export class PodChecks {
       return {};
     }
     // Not before the first reconcile has written status: that pass adds the finalizer and would
-    // lose its write to ours (a conflict), and a status of PodsCurrent alone says nothing.
-    if (!deps.pods.hasSynced() || binding.status?.observedGeneration === undefined)
-      return { requeueAfterMs: 1000 };
+    // lose its write to ours (a conflict), and a status of PodsCurrent alone says nothing. The
+    // reconciler always writes Ready; the CRD's default status ({observedGeneration: 0}, for
+    // kstatus) does not count.
+    const reconciled = binding.status?.conditions?.some((c) => c.type === ConditionType.Ready);
+    if (!deps.pods.hasSynced() || !reconciled) return { requeueAfterMs: 1000 };
     const ns = await deps.namespace(namespace);
     const sa = deps.serviceAccount(namespace, binding.spec.serviceAccountName);
     const tally = await this.#tally(binding, sa, ns);

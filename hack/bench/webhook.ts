@@ -15,6 +15,7 @@ import { defaultInjectionConfig } from '../../src/webhook/config.ts';
 import type { IdentityLookup } from '../../src/webhook/ports.ts';
 import { startWebhookServer } from '../../src/webhook/server.ts';
 import { podCreateReview } from '../../devenv/admission-review.ts';
+import { nodeArgsFrom } from './image-flags.ts';
 import { machineLine } from './machine.ts';
 
 const USAGE = `usage: npm run bench:webhook [-- --help]
@@ -24,6 +25,8 @@ apiserver), one load-generating process, concurrency 1, 8, 32 and 64, for the AC
 a large pod. Per level: admissions/s, p50/p99/p999 latency, the webhook's CPU and RSS.
 
   BENCH_SECONDS=N   seconds per concurrency level (default 3)
+  --node-args S     node flags of the webhook process, space-separated (default: those of the
+                    Dockerfile's ENTRYPOINT; '' for none)
   --help            this text
 `;
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -240,13 +243,19 @@ async function level(
 }
 
 async function main(): Promise<void> {
-  const child = fork(import.meta.filename, ['--serve'], { stdio: 'inherit' });
+  const at = process.argv.indexOf('--node-args');
+  const nodeArgs = nodeArgsFrom(at > 0 ? (process.argv[at + 1] ?? '') : undefined);
+  const child = fork(import.meta.filename, ['--serve'], {
+    stdio: 'inherit',
+    execArgv: [...process.execArgv, ...nodeArgs],
+  });
   const ready = await new Promise<Ready>((resolve) =>
     child.once('message', (m) => resolve(m as Ready)),
   );
   console.log(machineLine());
   console.log(
-    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, server in pid ${child.pid}`,
+    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, server in pid ${child.pid}` +
+      (nodeArgs.length > 0 ? ` (node ${nodeArgs.join(' ')})` : ''),
   );
   for (const [name, pod] of [
     ['ACK demo pod', demoPod()],

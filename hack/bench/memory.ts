@@ -31,7 +31,7 @@ gives the idle figure.
                          under a container memory limit (default none)
   --node-args S          space-separated node flags before the script, for V8 flags Node does not
                          take from NODE_OPTIONS (default: those of the Dockerfile's ENTRYPOINT,
-                         '--optimize-for-size'; '' for none)
+                         none today; '' for none), e.g. '--optimize-for-size'
 The manager gets the environment of this process, so MALLOC_ARENA_MAX=... npm run bench:memory
 measures glibc malloc settings.
   --settle S             seconds to wait after the last status write before measuring

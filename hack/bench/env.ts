@@ -103,10 +103,15 @@ export async function inParallel(
 }
 
 /** A child process's resident and peak resident set, MiB, from /proc. */
-export function processMemory(pid: number | undefined): { rss: number; peak: number } {
+export function processMemory(pid: number | undefined): {
+  rss: number;
+  peak: number;
+  anon: number;
+  file: number;
+} {
   const status = readStatus(pid);
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  return { rss: kb('VmRSS'), peak: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /**

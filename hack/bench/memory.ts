@@ -14,6 +14,7 @@ import {
   startBenchEnv,
   tcpConnectionsTo,
 } from './env.ts';
+import { nodeArgsFrom } from './image-flags.ts';
 
 const USAGE = `usage: npm run bench:memory -- [flags]
 The manager's memory with S ServiceAccounts and B bindings in its caches. A dedicated local
@@ -28,12 +29,21 @@ gives the idle figure.
   --bindings N           PodIdentityBindings created (default 5000)
   --node-options S       NODE_OPTIONS for the manager, e.g. '--max-old-space-size=256' to run as
                          under a container memory limit (default none)
+  --node-args S          space-separated node flags before the script, for V8 flags Node does not
+                         take from NODE_OPTIONS (default: those of the Dockerfile's ENTRYPOINT,
+                         none today; '' for none), e.g. '--optimize-for-size'
+The manager gets the environment of this process, so MALLOC_ARENA_MAX=... npm run bench:memory
+measures glibc malloc settings.
+  --settle S             seconds to wait after the last status write before measuring
+                         (default 5); RSS is also read every 5 s while waiting, and its low printed
   --help                 this text
 `;
 const args = parseArgs(USAGE);
 const serviceAccounts = Number(args.get('service-accounts') ?? 10_000);
 const bindings = Number(args.get('bindings') ?? 5_000);
 const nodeOptions = args.get('node-options') ?? '';
+const settleSeconds = Number(args.get('settle') ?? 5);
+const nodeArgs = nodeArgsFrom(args.get('node-args'));
 const namespaces = 10;
 
 log(`${machineLine()}; ${serviceAccounts} ServiceAccounts, ${bindings} bindings`);
@@ -91,6 +101,7 @@ const port = await findFreePort();
 const manager = spawn(
   join(root, 'node_modules', '.bin', 'node'),
   [
+    ...nodeArgs,
     join(dist, 'main.js'),
     'manager',
     `--kubeconfig=${env.cp.kubeconfigPath}`,
@@ -128,19 +139,46 @@ for (;;) {
   if (done >= bindings) break;
 }
 log(`all ${bindings} bindings reconciled (status written) in ${Date.now() - reconcileStarted} ms`);
-await sleep(5000);
+let low = Infinity;
+for (let waited = 0; waited < settleSeconds; waited += 5) {
+  await sleep(Math.min(5, settleSeconds - waited) * 1000);
+  low = Math.min(low, processMemory(manager.pid).rss);
+}
 const settled = processMemory(manager.pid);
 const apiserverPort = Number(new URL(env.cp.server).port);
 const connections = tcpConnectionsTo(manager.pid, apiserverPort);
 const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 const gauge = (name: string) =>
   Number(new RegExp(`^rrsa_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+const space = (name: string, kind: 'used' | 'total') =>
+  Number(
+    new RegExp(`^rrsa_nodejs_heap_space_size_${kind}_bytes\\{space="${name}"\\} (\\S+)$`, 'm').exec(
+      metrics,
+    )?.[1] ?? NaN,
+  ) /
+  2 ** 20;
+const flags = [
+  nodeOptions && `NODE_OPTIONS=${nodeOptions}`,
+  nodeArgs.length > 0 && `node ${nodeArgs.join(' ')}`,
+  process.env.MALLOC_ARENA_MAX && `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}`,
+  process.env.MALLOC_TRIM_THRESHOLD_ &&
+    `MALLOC_TRIM_THRESHOLD_=${process.env.MALLOC_TRIM_THRESHOLD_}`,
+].filter(Boolean);
 log(
   `manager with ${serviceAccounts} ServiceAccounts and ${bindings} bindings cached` +
-    `${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}: RSS ${settled.rss.toFixed(0)} MiB` +
+    `${flags.length > 0 ? ` (${flags.join(', ')})` : ''}: RSS ${settled.rss.toFixed(0)} MiB` +
     ` (peak ${settled.peak.toFixed(0)} MiB), V8 heap used ${gauge('nodejs_heap_size_used_bytes').toFixed(0)}` +
     ` of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB,` +
     ` ${connections} TCP connections to the apiserver`,
+);
+log(
+  `${settleSeconds} s after the last status write (lowest RSS read while waiting ${low.toFixed(0)} MiB);` +
+    ` RSS ${settled.anon.toFixed(0)} MiB anonymous + ${settled.file.toFixed(0)} MiB file-backed;` +
+    ` V8 heap used / committed by space (MiB): ${['new', 'old', 'code', 'large_object', 'trusted']
+      .map(
+        (name) => `${name} ${space(name, 'used').toFixed(0)} / ${space(name, 'total').toFixed(0)}`,
+      )
+      .join(', ')}`,
 );
 log(`load average at the end: ${machineLine().split('load average ')[1]}`);
 manager.kill('SIGTERM');

@@ -19,6 +19,7 @@ import { defaultInjectionConfig } from '../../src/webhook/config.ts';
 import type { IdentityLookup } from '../../src/webhook/ports.ts';
 import { startWebhookServer } from '../../src/webhook/server.ts';
 import { podCreateReview } from '../../devenv/admission-review.ts';
+import { nodeArgsFrom } from './image-flags.ts';
 import { machineLine } from './machine.ts';
 
 const USAGE = `usage: npm run bench:webhook [-- --help]
@@ -30,6 +31,8 @@ a large pod. Per level: admissions/s, p50/p99/p999 latency, the webhook's CPU an
   BENCH_SECONDS=N   seconds per concurrency level (default 3)
   --processes N     webhook processes sharing the port with SO_REUSEPORT (default 1); CPU and
                     RSS are their sums
+  --node-args S     node flags of the webhook process, space-separated (default: those of the
+                    Dockerfile's ENTRYPOINT; '' for none)
   --help            this text
 `;
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -266,11 +269,17 @@ async function level(
 }
 
 async function main(): Promise<void> {
+  const at = process.argv.indexOf('--node-args');
+  const nodeArgs = nodeArgsFrom(at > 0 ? (process.argv[at + 1] ?? '') : undefined);
   const ca = createCertificateAuthority('bench-ca');
   const cert = issueCertificate(ca, { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
   const env = { ...process.env, BENCH_CERTS: JSON.stringify({ ca, cert }) };
   const start = async (extra: string[]) => {
-    const child = fork(import.meta.filename, ['--serve', ...extra], { stdio: 'inherit', env });
+    const child = fork(import.meta.filename, ['--serve', ...extra], {
+      stdio: 'inherit',
+      env,
+      execArgv: [...process.execArgv, ...nodeArgs],
+    });
     const ready = await new Promise<Ready>((resolve) =>
       child.once('message', (m) => resolve(m as Ready)),
     );
@@ -286,7 +295,8 @@ async function main(): Promise<void> {
   const child = children;
   console.log(machineLine());
   console.log(
-    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, ${PROCESSES} server process(es): pid ${children.map((c) => c.pid).join(', ')}`,
+    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, ${PROCESSES} server process(es): pid ${children.map((c) => c.pid).join(', ')}` +
+      (nodeArgs.length > 0 ? ` (node ${nodeArgs.join(' ')})` : ''),
   );
   for (const [name, pod] of [
     ['ACK demo pod', demoPod()],

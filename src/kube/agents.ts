@@ -1,6 +1,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 
+/** Idle keep-alive connections kept per agent after a burst of calls. */
+export const IDLE_SOCKETS_KEPT = 2;
+
 /** What a TLS connection to the apiserver is made with (kubeconfig or in-cluster). */
 export interface TlsIdentity {
   ca?: Buffer | undefined;
@@ -31,7 +34,12 @@ export class AgentPool {
     let agent = this.#agents.get(key);
     if (!agent) {
       if (this.#agents.size >= 4) this.#agents.clear(); // in-flight watches keep their own socket
-      const common = { keepAlive: true, keepAliveMsecs: 30_000 };
+      // maxFreeSockets: a burst of concurrent calls (reconciles, status patches, Events) opens
+      // as many connections as calls in flight; afterwards only a few idle ones are kept for
+      // reuse and the rest are closed, so the steady state is the watches plus these (issue 13:
+      // 36 connections and their TLS buffers stayed open after the 10k/5k burst). Watches are
+      // in use, not free, so this never closes one.
+      const common = { keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: IDLE_SOCKETS_KEPT };
       agent = server.startsWith('https:')
         ? new HttpsAgent({
             ...common,

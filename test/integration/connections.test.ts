@@ -1,4 +1,5 @@
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
+import { IDLE_SOCKETS_KEPT } from '../../src/kube/agents.ts';
 import { startResilientInformer } from '../../src/kube/informer.ts';
 import { readKubeTarget, targetTransport } from '../../src/kube/kubeconfig.ts';
 import { KubeRest } from '../../src/kube/rest.ts';
@@ -46,6 +47,37 @@ describe("connections of the manager's REST client", () => {
       expect(informer.get('default')).toBeDefined();
       // One for the watch, one (rarely two) for the calls.
       expect(proxy.connections()).toBeLessThanOrEqual(4);
+    } finally {
+      await informer.stop();
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it('after a burst of 64 concurrent calls, only the watch and a few idle connections stay open', async () => {
+    const target = readKubeTarget(cp.kubeconfigPath)!;
+    const upstream = new URL(target.server);
+    const proxy = await loopbackProxy(upstream.hostname, Number(upstream.port));
+    const rest = new KubeRest(
+      targetTransport({ ...target, server: `https://${upstream.hostname}:${proxy.port}` }),
+    );
+    const informer = startResilientInformer({
+      name: 'connections-burst',
+      rest,
+      path: '/api/v1/namespaces',
+    });
+    await informer.start();
+    try {
+      await Promise.all(Array.from({ length: 64 }, () => rest.get('/api/v1/namespaces/default')));
+      // The burst needed more than the steady state (calls in flight at once)...
+      expect(proxy.connections()).toBeGreaterThan(1 + IDLE_SOCKETS_KEPT);
+      // ...and the surplus is closed once the calls are done (the close reaches the proxy
+      // asynchronously).
+      const deadline = Date.now() + 5000;
+      while (proxy.open() > 1 + IDLE_SOCKETS_KEPT && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(proxy.open()).toBeLessThanOrEqual(1 + IDLE_SOCKETS_KEPT);
+      expect(informer.get('default')).toBeDefined();
     } finally {
       await informer.stop();
       await proxy.close();

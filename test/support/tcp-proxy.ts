@@ -8,13 +8,22 @@ import { createServer, connect, type Socket } from 'node:net';
 export async function loopbackProxy(
   host: string,
   port: number,
-): Promise<{ port: number; connections(): number; freeze(): void; close(): Promise<void> }> {
+): Promise<{
+  port: number;
+  connections(): number;
+  open(): number;
+  freeze(): void;
+  close(): Promise<void>;
+}> {
   let frozen = false;
   let connections = 0;
+  const clients = new Set<Socket>();
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     connections++;
     sockets.add(client);
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
     if (frozen) return;
     const target = connect(port, host);
     sockets.add(target);
@@ -32,6 +41,7 @@ export async function loopbackProxy(
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     connections: () => connections,
+    open: () => clients.size,
     freeze: () => (frozen = true),
     close: async () => {
       for (const s of sockets) s.destroy();

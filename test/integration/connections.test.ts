@@ -28,20 +28,22 @@ describe('connections to the apiserver', () => {
   }, 120_000);
 });
 
+/** The manager's REST client talking through a counting loopback proxy, with a watch open. */
+async function restBehindProxy(name: string) {
+  const target = readKubeTarget(cp.kubeconfigPath)!;
+  const upstream = new URL(target.server);
+  const proxy = await loopbackProxy(upstream.hostname, Number(upstream.port));
+  const rest = new KubeRest(
+    targetTransport({ ...target, server: `https://${upstream.hostname}:${proxy.port}` }),
+  );
+  const informer = startResilientInformer({ name, rest, path: '/api/v1/namespaces' });
+  await informer.start();
+  return { proxy, rest, informer };
+}
+
 describe("connections of the manager's REST client", () => {
   it('1000 sequential calls and a watch share a handful of keep-alive connections', async () => {
-    const target = readKubeTarget(cp.kubeconfigPath)!;
-    const upstream = new URL(target.server);
-    const proxy = await loopbackProxy(upstream.hostname, Number(upstream.port));
-    const rest = new KubeRest(
-      targetTransport({ ...target, server: `https://${upstream.hostname}:${proxy.port}` }),
-    );
-    const informer = startResilientInformer({
-      name: 'connections-namespaces',
-      rest,
-      path: '/api/v1/namespaces',
-    });
-    await informer.start();
+    const { proxy, rest, informer } = await restBehindProxy('connections-namespaces');
     try {
       for (let i = 0; i < 1000; i++) await rest.get('/api/v1/namespaces/default');
       expect(informer.get('default')).toBeDefined();
@@ -54,18 +56,7 @@ describe("connections of the manager's REST client", () => {
   }, 120_000);
 
   it('after a burst of 64 concurrent calls, only the watch and a few idle connections stay open', async () => {
-    const target = readKubeTarget(cp.kubeconfigPath)!;
-    const upstream = new URL(target.server);
-    const proxy = await loopbackProxy(upstream.hostname, Number(upstream.port));
-    const rest = new KubeRest(
-      targetTransport({ ...target, server: `https://${upstream.hostname}:${proxy.port}` }),
-    );
-    const informer = startResilientInformer({
-      name: 'connections-burst',
-      rest,
-      path: '/api/v1/namespaces',
-    });
-    await informer.start();
+    const { proxy, rest, informer } = await restBehindProxy('connections-burst');
     try {
       await Promise.all(Array.from({ length: 64 }, () => rest.get('/api/v1/namespaces/default')));
       // The burst needed more than the steady state (calls in flight at once)...

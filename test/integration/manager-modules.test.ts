@@ -1,13 +1,10 @@
+import { startRrsaEmulator } from '../support/cluster.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  start as startEmulator,
-  type RunningEmulator as Emulator,
-} from '@rrsa-operator/alibaba-cloud-emulator';
-import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
+import { type RunningEmulator as Emulator } from '@rrsa-operator/alibaba-cloud-emulator';
 import { findFreePort } from '../../devenv/ports.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
 import { createCertificateAuthority, issueCertificate } from '../../src/webhook/certs/pki.ts';
@@ -25,14 +22,7 @@ const FORBIDDEN =
   /@kubernetes\/client-node|alibaba-cloud-emulator|\/devenv\/|\/sandbox\/|\/src\/doctor\//;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ seed: clusterId });
-  await createClusterOidcProvider({
-    endpoint: emulator.endpoint,
-    credentials: emulator.rootKey,
-    clusterId,
-    issuerUrl: cp.issuer,
-    issuerCaPem: cp.caPem,
-  });
+  emulator = await startRrsaEmulator(cp, clusterId);
 });
 afterAll(async () => {
   await emulator?.stop();

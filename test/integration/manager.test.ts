@@ -1,3 +1,4 @@
+import { startRrsaEmulator } from '../support/cluster.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,12 +8,8 @@ import { podCreateReview } from '../../devenv/admission-review.ts';
 import { httpsRequest } from '../../devenv/kube-http.ts';
 import { spawnManager, type ManagerProcess } from '../support/manager-process.ts';
 import { join } from 'node:path';
-import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
-import {
-  start as startEmulator,
-  type RunningEmulator as Emulator,
-} from '@rrsa-operator/alibaba-cloud-emulator';
+import { type RunningEmulator as Emulator } from '@rrsa-operator/alibaba-cloud-emulator';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
 import { eventually } from '../support/operator-env.ts';
 
@@ -59,14 +56,7 @@ async function applyReadyBinding(ns: string, name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ seed: clusterId });
-  await createClusterOidcProvider({
-    endpoint: emulator.endpoint,
-    credentials: emulator.rootKey,
-    clusterId,
-    issuerUrl: cp.issuer,
-    issuerCaPem: cp.caPem,
-  });
+  emulator = await startRrsaEmulator(cp, clusterId);
   leaseNamespace = await createNamespace(cp, 'lease');
 });
 afterAll(async () => {

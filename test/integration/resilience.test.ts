@@ -1,12 +1,9 @@
+import { startRrsaEmulator } from '../support/cluster.ts';
 import type { PodIdentityBinding } from '../../src/api/types.ts';
 import { AlibabaRam } from '../../src/cloud/alibaba-ram.ts';
 import { createSdkClients } from '../../src/cloud/sdk-clients.ts';
-import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
-import {
-  start as startEmulator,
-  type RunningEmulator as Emulator,
-} from '@rrsa-operator/alibaba-cloud-emulator';
+import { type RunningEmulator as Emulator } from '@rrsa-operator/alibaba-cloud-emulator';
 import { ownedTrustDocument, sameJson } from '../../src/identity/trust-policy.ts';
 import { createKubeClients, loadKubeConfig } from '../../src/kube/client.ts';
 import { createNamespace, testControlPlane, uniqueName } from '../support/cluster.ts';
@@ -23,14 +20,7 @@ const replicas: ManagerProcess[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  emulator = await startEmulator({ seed: clusterId });
-  await createClusterOidcProvider({
-    endpoint: emulator.endpoint,
-    credentials: emulator.rootKey,
-    clusterId,
-    issuerUrl: cp.issuer,
-    issuerCaPem: cp.caPem,
-  });
+  emulator = await startRrsaEmulator(cp, clusterId);
   ram = new AlibabaRam(
     createSdkClients(
       {

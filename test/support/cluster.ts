@@ -1,4 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import {
+  start as startEmulator,
+  type RunningEmulator,
+} from '@rrsa-operator/alibaba-cloud-emulator';
+import { createClusterOidcProvider } from '../../devenv/cloud-setup.ts';
 import type { ControlPlaneInfo } from '../../devenv/controlplane.ts';
 import { kubectl } from '../../devenv/kubectl.ts';
 
@@ -28,4 +33,23 @@ export async function createNamespace(
   if (labelArgs.length > 0)
     await kubectl(cp.kubeconfigPath, ['label', 'namespace', name, ...labelArgs]);
   return name;
+}
+
+/**
+ * The emulator with RRSA enabled for `clusterId` on the test control plane: the cluster's OIDC
+ * provider (what ACK creates) exists in its account, trusting the control plane's issuer.
+ */
+export async function startRrsaEmulator(
+  cp: ControlPlaneInfo,
+  clusterId: string,
+): Promise<RunningEmulator> {
+  const emulator = await startEmulator({ seed: clusterId });
+  await createClusterOidcProvider({
+    endpoint: emulator.endpoint,
+    credentials: emulator.rootKey,
+    clusterId,
+    issuerUrl: cp.issuer,
+    issuerCaPem: cp.caPem,
+  });
+  return emulator;
 }

@@ -212,6 +212,25 @@ describe('AccountRouter', () => {
     ]);
   });
 
+  it('refuses a binding over the guardrails before touching the target account at all', async () => {
+    const w = world();
+    w.serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
+    w.bindings.put(
+      bindingFixture({
+        namespace: 'team-a',
+        role: { policies: [{ type: 'System', name: 'AdministratorAccess' }] },
+      }),
+    );
+    await w.router.reconcile('team-a', 'app');
+    expect(w.ready('team-a')).toMatchObject({ status: 'False', reason: 'GuardrailViolation' });
+    // No session in the team account, no provider created there, no role anywhere.
+    expect(w.sts.assumed).toEqual([]);
+    expect(w.teamIms.created).toEqual([]);
+    expect(w.team.roles.size).toBe(0);
+    expect(w.team.writes()).toEqual([]);
+    expect(w.homeRam.roles.size).toBe(0);
+  });
+
   it('keeps the home account for an unmapped namespace, with no ARN annotations', async () => {
     const w = world();
     w.put('team-b');
@@ -313,20 +332,6 @@ describe('AccountRouter', () => {
     await w.router.reconcile('team-a', 'app');
     expect(w.ready('team-a')).toMatchObject({ status: 'True' });
     expect(w.status('team-a')?.oidcProviderArn).toBe(`acs:ram::${TEAM}:oidc-provider/shared`);
-  });
-
-  it('judges policy guardrails before any call in the target account', async () => {
-    const w = world();
-    w.serviceAccounts.accounts.set('team-a/app-sa', { annotations: {} });
-    w.bindings.put(
-      bindingFixture({
-        namespace: 'team-a',
-        role: { policies: [{ type: 'System', name: 'AdministratorAccess' }] },
-      }),
-    );
-    await w.router.reconcile('team-a', 'app');
-    expect(w.ready('team-a')).toMatchObject({ reason: 'GuardrailViolation' });
-    expect(w.team.writes()).toEqual([]);
   });
 });
 

@@ -82,7 +82,9 @@ export class AccountRouter {
       return {};
     }
     const entry = this.#entry(route.mapping);
-    if (!binding.metadata.deletionTimestamp) {
+    // A spec the guardrails refuse is stalled by the account's reconciler without the provider
+    // being ensured first: a refused binding must leave nothing behind in the target account.
+    if (!binding.metadata.deletionTimestamp && !entry.reconciler.refusal(binding)) {
       const blocked = await this.#ensureProvider(entry, route.mapping, binding);
       if (blocked) return blocked;
     }

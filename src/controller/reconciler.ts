@@ -126,7 +126,12 @@ export class BindingReconciler {
 
   // Per-reconcile state (the cloud's retry-after) travels in the Outcome, never on this shared
   // instance: workers interleave reconciles of different bindings at every await.
-  async #evaluate(binding: PodIdentityBinding, signal?: AbortSignal): Promise<Outcome> {
+  /**
+   * Why the spec alone is refused (invalid, or over the guardrails), with no I/O: undefined when
+   * it may go ahead. The account router asks this before it touches the target account, so a
+   * refused binding creates nothing there, not even the OIDC provider.
+   */
+  refusal(binding: PodIdentityBinding): Outcome | undefined {
     const validation = validateSpec(binding.spec);
     if (!validation.valid)
       return stalled('InvalidSpec', `invalid spec: ${formatProblems(validation.problems)}`);
@@ -141,6 +146,13 @@ export class BindingReconciler {
         details: { PoliciesReady: { status: 'False', reason: 'GuardrailViolation', message } },
       };
     }
+    return undefined;
+  }
+
+  async #evaluate(binding: PodIdentityBinding, signal?: AbortSignal): Promise<Outcome> {
+    const refused = this.refusal(binding);
+    if (refused) return refused;
+    const inline = desiredInlinePolicies(binding, this.#deps.cluster);
     const holder = holderAmong(
       this.#deps.bindings.listInNamespace(binding.metadata.namespace),
       binding,

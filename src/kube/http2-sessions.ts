@@ -201,6 +201,8 @@ async function dial(server: string, tls: TlsIdentity): Promise<ClientHttp2Sessio
     return 'http/1.1';
   }
   socket.setKeepAlive(true, 30_000);
+  // Frames are small and written one by one; Nagle would hold each behind the previous ACK.
+  socket.setNoDelay(true);
   const session = http2Connect(url.origin, {
     createConnection: () => socket,
     settings: { initialWindowSize: STREAM_WINDOW, enablePush: false },
@@ -283,7 +285,9 @@ export function http2Request(
                 code: 'REFUSED_STREAM',
               })
             : (failure ??
-              new Error(`apiserver HTTP/2 stream ${method} ${url.pathname} reset (${stream.rstCode})`));
+              new Error(
+                `apiserver HTTP/2 stream ${method} ${url.pathname} reset (${stream.rstCode})`,
+              ));
       if (error === undefined) body.end();
       else body.destroy(error);
       if (!responded) reject(error ?? new Error(`apiserver closed ${url.pathname} unanswered`));

@@ -100,7 +100,7 @@ describe('SessionHealth', () => {
   });
 
   it('closes the session when the ping is not answered within the deadline', () => {
-    const { clock, pings, kills, health } = world();
+    const { clock, kills, health } = world();
     clock.now = 30_000;
     health.tick();
     clock.now = 44_999;

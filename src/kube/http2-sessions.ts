@@ -216,18 +216,19 @@ async function dial(server: string, tls: TlsIdentity): Promise<ClientHttp2Sessio
 
 function handshake(socket: TLSSocket): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`TLS connection to the apiserver not made within ${DIAL_TIMEOUT_MS} ms`));
-    }, DIAL_TIMEOUT_MS);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve();
-    });
-    socket.once('error', (error) => {
+    const onError = (error: Error): void => {
       clearTimeout(timer);
       reject(error);
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      onError(new Error(`TLS connection to the apiserver not made within ${DIAL_TIMEOUT_MS} ms`));
+    }, DIAL_TIMEOUT_MS);
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve();
     });
   });
 }
@@ -260,7 +261,9 @@ export function http2Request(
   stream.pipe(body, { end: false });
   stream.on('data', () => lease.sawRead());
   let failure: Error | undefined;
-  stream.on('error', (error) => (failure = error));
+  stream.on('error', (error: Error) => {
+    failure = error;
+  });
   // The consumer stopped reading (a watch stopped, a readline loop left early): free the stream.
   body.on('close', () => {
     if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);

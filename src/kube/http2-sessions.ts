@@ -91,7 +91,11 @@ export class Http2Sessions {
       // A rotated client certificate is a new identity; after a few rotations, the old
       // identities' sessions close once their streams are done.
       if (this.#entries.size >= 4) {
-        for (const old of this.#entries.values()) for (const e of old) e.session?.close();
+        for (const old of this.#entries.values())
+          for (const e of old) {
+            e.usable = false; // one still connecting is closed when it connects
+            e.session?.close();
+          }
         this.#entries.clear();
       }
       entries = [];

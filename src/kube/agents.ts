@@ -13,9 +13,23 @@ export interface TlsIdentity {
   servername?: string | undefined;
 }
 
+/** Requests with equal keys may share a connection (the same server, as the same client). */
+export function identityKey(server: string, tls: TlsIdentity): string {
+  return JSON.stringify([
+    server,
+    tls.ca?.toString('base64'),
+    tls.cert?.toString('base64'),
+    tls.key?.toString('base64'),
+    tls.rejectUnauthorized,
+    tls.servername,
+  ]);
+}
+
 /**
  * One keep-alive agent per (server, TLS identity) for the life of the process, so every request
- * and watch shares a small pool (issue 13: client-node opened a connection per call). TCP
+ * and watch shares a small pool (issue 13: client-node opened a connection per call). Used for
+ * `http:` servers and for servers that answer ALPN with http/1.1; `https:` apiservers get one
+ * HTTP/2 session instead (http2-sessions.ts, ADR 0017). TCP
  * keep-alive probes after 30 s, as client-go does, so a vanished apiserver is noticed. A rotated
  * client certificate is a new identity and gets a new agent; a few rotations start over.
  */
@@ -23,14 +37,7 @@ export class AgentPool {
   readonly #agents = new Map<string, HttpAgent | HttpsAgent>();
 
   agentFor(server: string, tls: TlsIdentity): HttpAgent | HttpsAgent {
-    const key = JSON.stringify([
-      server,
-      tls.ca?.toString('base64'),
-      tls.cert?.toString('base64'),
-      tls.key?.toString('base64'),
-      tls.rejectUnauthorized,
-      tls.servername,
-    ]);
+    const key = identityKey(server, tls);
     let agent = this.#agents.get(key);
     if (!agent) {
       if (this.#agents.size >= 4) this.#agents.clear(); // in-flight watches keep their own socket

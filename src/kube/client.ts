@@ -10,7 +10,6 @@ import {
   type Configuration,
 } from '@kubernetes/client-node';
 import type { RequestOptions } from 'node:https';
-import { AgentPool } from './agents.ts';
 import type { KubeConnection } from './connect.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, KubeRest, type KubeTransport } from './rest.ts';
 
@@ -105,12 +104,11 @@ function apiConfiguration(kubeConfig: KubeConfig, requestTimeoutMs: number): Con
   });
 }
 
-/** A KubeTransport over a client-node KubeConfig: its auth (exec, providers) on our agents. */
+/** A KubeTransport over a client-node KubeConfig: its auth (exec, providers), our connections. */
 export function clientNodeTransport(kubeConfig: KubeConfig): KubeTransport {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const server = cluster.server;
-  const pool = new AgentPool();
   return {
     server,
     prepare: async () => {
@@ -122,14 +120,14 @@ export function clientNodeTransport(kubeConfig: KubeConfig): KubeTransport {
       if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
       const bytes = (value: unknown): Buffer | undefined =>
         value === undefined || value === null ? undefined : Buffer.from(value as string);
-      const agent = pool.agentFor(server, {
+      const tls = {
         ca: bytes(opts.ca),
         cert: bytes(opts.cert),
         key: bytes(opts.key),
         rejectUnauthorized: opts.rejectUnauthorized,
         servername: opts.servername,
-      });
-      return { agent, headers };
+      };
+      return { tls, headers };
     },
   };
 }

@@ -100,6 +100,6 @@ describe('targetTransport', () => {
     clock.now = 60_000;
     const rotated = await transport.prepare();
     expect(rotated.headers.Authorization).toBe('Bearer second');
-    expect(rotated.agent).toBe(first.agent); // one keep-alive pool for the life of the process
+    expect(rotated.tls).toBe(first.tls); // one TLS identity: the same connections
   });
 });

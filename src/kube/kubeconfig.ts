@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { isIPv6 } from 'node:net';
 import { parse } from 'yaml';
-import { AgentPool, type TlsIdentity } from './agents.ts';
+import type { TlsIdentity } from './agents.ts';
 import type { KubeTransport } from './rest.ts';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -122,9 +122,8 @@ function relativeTo(base: string): (name: unknown) => string | undefined {
   };
 }
 
-/** A transport over a KubeTarget: one agent, the token file re-read every minute. */
+/** A transport over a KubeTarget: its TLS identity, the token file re-read every minute. */
 export function targetTransport(target: KubeTarget, now: () => number = Date.now): KubeTransport {
-  const pool = new AgentPool();
   let token = target.token;
   let tokenReadAt = -Infinity;
   return {
@@ -141,7 +140,7 @@ export function targetTransport(target: KubeTarget, now: () => number = Date.now
       }
       if (token) headers.Authorization = `Bearer ${token}`;
       if (target.impersonate) headers['Impersonate-User'] = target.impersonate;
-      return Promise.resolve({ agent: pool.agentFor(target.server, target.tls), headers });
+      return Promise.resolve({ tls: target.tls, headers });
     },
   };
 }

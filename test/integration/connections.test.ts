@@ -4,6 +4,7 @@ import { startResilientInformer } from '../../src/kube/informer.ts';
 import { readKubeTarget, targetTransport } from '../../src/kube/kubeconfig.ts';
 import { KubeRest } from '../../src/kube/rest.ts';
 import { testControlPlane } from '../support/cluster.ts';
+import { http1Proxy } from '../support/http1-proxy.ts';
 import { loopbackProxy } from '../support/tcp-proxy.ts';
 
 const cp = testControlPlane();
@@ -28,35 +29,83 @@ describe('connections to the apiserver', () => {
   }, 120_000);
 });
 
-/** The manager's REST client talking through a counting loopback proxy, with a watch open. */
-async function restBehindProxy(name: string) {
+/** The five collections the manager watches stand in for its watches (same kind of stream). */
+const WATCHED = [
+  '/api/v1/namespaces',
+  '/api/v1/serviceaccounts',
+  '/api/v1/configmaps',
+  '/api/v1/services',
+  '/api/v1/pods',
+];
+
+/** The manager's REST client talking through a counting loopback proxy, with watches open. */
+async function restBehindProxy(name: string, paths = WATCHED.slice(0, 1)) {
   const target = readKubeTarget(cp.kubeconfigPath)!;
   const upstream = new URL(target.server);
   const proxy = await loopbackProxy(upstream.hostname, Number(upstream.port));
   const rest = new KubeRest(
     targetTransport({ ...target, server: `https://${upstream.hostname}:${proxy.port}` }),
   );
-  const informer = startResilientInformer({ name, rest, path: '/api/v1/namespaces' });
-  await informer.start();
-  return { proxy, rest, informer };
+  const informers = await startInformers(rest, name, paths);
+  return { proxy, rest, informers };
 }
 
-describe("connections of the manager's REST client", () => {
-  it('1000 sequential calls and a watch share a handful of keep-alive connections', async () => {
-    const { proxy, rest, informer } = await restBehindProxy('connections-namespaces');
+async function startInformers(rest: KubeRest, name: string, paths: string[]) {
+  const informers = paths.map((path, i) =>
+    startResilientInformer({ name: `${name}-${i}`, rest, path }),
+  );
+  await Promise.all(informers.map((informer) => informer.start()));
+  return {
+    namespaces: informers[0]!,
+    stop: () => Promise.all(informers.map((informer) => informer.stop())),
+  };
+}
+
+describe("connections of the manager's REST client (HTTP/2)", () => {
+  it('1000 sequential calls and a watch share one connection', async () => {
+    const { proxy, rest, informers } = await restBehindProxy('connections-namespaces');
     try {
       for (let i = 0; i < 1000; i++) await rest.get('/api/v1/namespaces/default');
-      expect(informer.get('default')).toBeDefined();
-      // One for the watch, one (rarely two) for the calls.
-      expect(proxy.connections()).toBeLessThanOrEqual(4);
+      expect(informers.namespaces.get('default')).toBeDefined();
+      expect(proxy.connections()).toBe(1);
     } finally {
-      await informer.stop();
+      await informers.stop();
       await proxy.close();
     }
   }, 120_000);
 
-  it('after a burst of 64 concurrent calls, only the watch and a few idle connections stay open', async () => {
-    const { proxy, rest, informer } = await restBehindProxy('connections-burst');
+  it('five watches and a burst of 64 concurrent calls share one connection', async () => {
+    const { proxy, rest, informers } = await restBehindProxy('connections-burst', WATCHED);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 64 }, () =>
+          rest.get<{ metadata: { name: string } }>('/api/v1/namespaces/default'),
+        ),
+      );
+      expect(answers.every((a) => a.metadata.name === 'default')).toBe(true);
+      // HTTP/1.1 opened one connection per call in flight and kept 1 + IDLE_SOCKETS_KEPT after.
+      expect(proxy.connections()).toBe(1);
+      expect(proxy.open()).toBe(1);
+      expect(informers.namespaces.get('default')).toBeDefined();
+    } finally {
+      await informers.stop();
+      await proxy.close();
+    }
+  }, 120_000);
+});
+
+describe("connections of the manager's REST client (HTTP/1.1 fallback)", () => {
+  it('behind a proxy that speaks only HTTP/1.1, a burst leaves the watch and a few idle connections', async () => {
+    const target = readKubeTarget(cp.kubeconfigPath)!;
+    const proxy = await http1Proxy({ server: target.server, caPem: cp.caPem });
+    const rest = new KubeRest(
+      targetTransport({
+        server: `https://127.0.0.1:${proxy.port}`,
+        tls: { ca: Buffer.from(proxy.caPem) },
+        token: cp.token,
+      }),
+    );
+    const informers = await startInformers(rest, 'connections-http1', WATCHED.slice(0, 1));
     try {
       await Promise.all(Array.from({ length: 64 }, () => rest.get('/api/v1/namespaces/default')));
       // The burst needed more than the steady state (calls in flight at once)...
@@ -68,9 +117,9 @@ describe("connections of the manager's REST client", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(proxy.open()).toBeLessThanOrEqual(1 + IDLE_SOCKETS_KEPT);
-      expect(informer.get('default')).toBeDefined();
+      expect(informers.namespaces.get('default')).toBeDefined();
     } finally {
-      await informer.stop();
+      await informers.stop();
       await proxy.close();
     }
   }, 120_000);

@@ -27,6 +27,10 @@ export async function loopbackProxy(
     if (frozen) return;
     const target = connect(port, host);
     sockets.add(target);
+    // Forward each write at once: Nagle on either leg delays the small frames HTTP/2 sends
+    // one after another by a delayed ACK (~40 ms a call).
+    client.setNoDelay(true);
+    target.setNoDelay(true);
     client.on('data', (d) => (frozen ? undefined : target.write(d)));
     target.on('data', (d) => (frozen ? undefined : client.write(d)));
     const end = (): void => {

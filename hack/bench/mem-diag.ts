@@ -145,7 +145,10 @@ export class Inspector {
     const id = this.#next++;
     this.#ws.send(JSON.stringify({ id, method, params }));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`inspector: ${method} timed out`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`inspector: ${method} timed out`)),
+        timeoutMs,
+      );
       this.#pending.set(id, (msg) => {
         clearTimeout(timer);
         this.#pending.delete(id);

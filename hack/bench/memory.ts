@@ -15,6 +15,7 @@ import {
   tcpConnectionsTo,
 } from './env.ts';
 import { nodeArgsFrom } from './image-flags.ts';
+import { heapFigures, heapSnapshot, Inspector, smapsGroups, smapsRollup } from './mem-diag.ts';
 
 const USAGE = `usage: npm run bench:memory -- [flags]
 The manager's memory with S ServiceAccounts and B bindings in its caches. A dedicated local
@@ -36,6 +37,13 @@ The manager gets the environment of this process, so MALLOC_ARENA_MAX=... npm ru
 measures glibc malloc settings.
   --settle S             seconds to wait after the last status write before measuring
                          (default 5); RSS is also read every 5 s while waiting, and its low printed
+  --diagnose yes|no      after the figures above, break the settled manager's memory down
+                         (default yes): /proc/PID/smaps_rollup, RSS by allocator from
+                         /proc/PID/smaps, then a forced full GC over the inspector (the manager
+                         runs with --inspect=127.0.0.1:PORT for this) and the live heap and RSS
+                         after it. The figures above are read before the inspector is attached.
+  --heap-snapshot FILE   with --diagnose, also write a heap snapshot after the GC and print its
+                         top constructors by self size
   --help                 this text
 `;
 const args = parseArgs(USAGE);
@@ -44,6 +52,8 @@ const bindings = Number(args.get('bindings') ?? 5_000);
 const nodeOptions = args.get('node-options') ?? '';
 const settleSeconds = Number(args.get('settle') ?? 5);
 const nodeArgs = nodeArgsFrom(args.get('node-args'));
+const diagnose = (args.get('diagnose') ?? 'yes') !== 'no';
+const snapshotFile = args.get('heap-snapshot');
 const namespaces = 10;
 
 log(`${machineLine()}; ${serviceAccounts} ServiceAccounts, ${bindings} bindings`);
@@ -98,10 +108,12 @@ execFileSync(
   { cwd: root, stdio: 'inherit' },
 );
 const port = await findFreePort();
+const inspectPort = await findFreePort();
 const manager = spawn(
   join(root, 'node_modules', '.bin', 'node'),
   [
     ...nodeArgs,
+    ...(diagnose ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
     join(dist, 'main.js'),
     'manager',
     `--kubeconfig=${env.cp.kubeconfigPath}`,
@@ -180,7 +192,59 @@ log(
       )
       .join(', ')}`,
 );
+if (diagnose) await diagnosis(manager.pid!);
 log(`load average at the end: ${machineLine().split('load average ')[1]}`);
 manager.kill('SIGTERM');
 await new Promise((r) => manager.once('exit', r));
 await env.stop();
+
+/** Where the settled manager's RSS sits, and what a full GC gives back. */
+async function diagnosis(pid: number): Promise<void> {
+  const mib = (n: number | undefined) => (n ?? NaN).toFixed(1);
+  const rollup = (label: string) => {
+    const r = smapsRollup(pid);
+    log(
+      `${label}: smaps_rollup (MiB) Rss ${mib(r.Rss)}, Anonymous ${mib(r.Anonymous)},` +
+        ` LazyFree ${mib(r.LazyFree)}, Private_Dirty ${mib(r.Private_Dirty)},` +
+        ` Private_Clean ${mib(r.Private_Clean)}, Shared_Clean ${mib(r.Shared_Clean)},` +
+        ` AnonHugePages ${mib(r.AnonHugePages)}, Swap ${mib(r.Swap)}`,
+    );
+    const { groups, largest } = smapsGroups(pid);
+    log(
+      `${label}: RSS by allocator (MiB, mappings): ` +
+        groups
+          .filter(([, g]) => g.rss >= 0.5)
+          .map(
+            ([k, g]) =>
+              `${k} ${mib(g.rss)} (${g.count}${g.lazyFree > 0 ? `, LazyFree ${mib(g.lazyFree)}` : ''})`,
+          )
+          .join('; '),
+    );
+    log(`${label}: largest anonymous mappings: ${largest.join('; ')}`);
+  };
+  const heap = (label: string, h: Awaited<ReturnType<typeof heapFigures>>) =>
+    log(
+      `${label}: V8 heap used / committed by space (MiB): ` +
+        h.spaces.map((s) => `${s.name} ${mib(s.used)} / ${mib(s.committed)}`).join(', ') +
+        `; total ${mib(h.usage.heapUsed)} / ${mib(h.usage.heapTotal)}, external ${mib(h.usage.external)},` +
+        ` arrayBuffers ${mib(h.usage.arrayBuffers)}`,
+    );
+  rollup('before GC');
+  const inspector = await Inspector.connect(inspectPort);
+  heap('before GC', await heapFigures(inspector));
+  // Two passes: the first finalizes weak references the second can then collect.
+  await inspector.send('HeapProfiler.collectGarbage');
+  await inspector.send('HeapProfiler.collectGarbage');
+  await sleep(2000);
+  heap('after full GC', await heapFigures(inspector));
+  log(`after full GC: RSS ${processMemory(pid).rss.toFixed(0)} MiB`);
+  rollup('after full GC');
+  if (snapshotFile) {
+    const top = await heapSnapshot(inspector, snapshotFile);
+    log(
+      `heap snapshot ${snapshotFile}: top constructors by self size (MiB, count): ` +
+        top.map((t) => `${t.name} ${mib(t.self)} (${t.count})`).join(', '),
+    );
+  }
+  inspector.close();
+}

@@ -15,7 +15,9 @@ import type { InjectionConfig } from '../../webhook/config.ts';
 import type { Namespace } from '../../webhook/types.ts';
 import { bindingKey } from '../triggers.ts';
 import { PodCheckLoop } from './pod-check-loop.ts';
+import type { PodVerdictPort } from '../types.ts';
 import { PodChecks } from './pod-checks.ts';
+import { podVerdictSource } from './verdict-source.ts';
 
 export interface PodChecksOptions {
   /** The webhook's configuration (the manager builds one for both). */
@@ -29,6 +31,8 @@ export interface RunningPodChecks {
   enqueue(key: string): void;
   onBindingDeleted(namespace: string, name: string): void;
   hasSynced(): boolean;
+  /** The verdict the reconciler folds into its own status write (controller/types.ts). */
+  verdicts: PodVerdictPort;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -82,6 +86,11 @@ export function startPodChecks(
       loop.enqueue(bindingKey(namespace, name));
     },
     hasSynced: () => pods.hasSynced(),
+    verdicts: podVerdictSource({
+      pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
+      namespace: (name) => readNamespace(kube, name),
+      injection: options.injection,
+    }),
     start: async () => {
       await pods.start();
       loop.start();

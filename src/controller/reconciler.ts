@@ -182,15 +182,21 @@ export class BindingReconciler {
   }
 
   /**
-   * The pod verdict folded into this pass's write, on a Ready pass only: that one holds the
-   * ServiceAccount and knows its annotations. Otherwise the pod checks write it, as before.
+   * The pod verdict folded into this pass's write, for a binding that holds its ServiceAccount
+   * (the other one of a conflict reports no pods), whether Ready or not, as the pod checks do.
+   * A Ready pass knows the annotations it left; others are judged on the ServiceAccount cache.
    */
   async #podVerdict(
     binding: PodIdentityBinding,
     outcome: Outcome,
   ): Promise<PodsVerdict | undefined> {
-    if (!outcome.ready || !outcome.serviceAccountAnnotations) return undefined;
-    return this.#deps.podVerdict?.verdict(binding, outcome.serviceAccountAnnotations);
+    if (!this.#deps.podVerdict) return undefined;
+    const holder = holderAmong(
+      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      binding,
+    );
+    if (holder && holder.name !== binding.metadata.name) return undefined;
+    return this.#deps.podVerdict.verdict(binding, outcome.serviceAccountAnnotations);
   }
 
   async #namespaceOptedIn(binding: PodIdentityBinding): Promise<boolean | undefined> {

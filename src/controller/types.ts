@@ -77,11 +77,12 @@ export interface ReconcilerDeps {
 export interface PodVerdictPort {
   /**
    * The verdict as the pod checks would write it now, judged with the ServiceAccount's
-   * annotations as this pass left them; undefined to leave those fields to the pod checks.
+   * annotations as this pass left them (undefined: as the cache has them); undefined to leave
+   * those fields to the pod checks.
    */
   verdict(
     binding: PodIdentityBinding,
-    serviceAccountAnnotations: Record<string, string>,
+    serviceAccountAnnotations: Record<string, string> | undefined,
   ): Promise<PodsVerdict | undefined>;
 }
 

@@ -15,15 +15,16 @@ function world(synced: boolean) {
     namespaceReads++;
     return Promise.resolve({ metadata: { name: 'team-a', labels: {} } });
   };
+  const serviceAccount = (ns: string, name: string) => {
+    const annotations = w.serviceAccounts.annotations(ns, name);
+    return annotations ? { metadata: { name, namespace: ns, annotations } } : undefined;
+  };
   const w = reconcilerWorld({
-    podVerdict: podVerdictSource({ pods: podCache, namespace, injection }),
+    podVerdict: podVerdictSource({ pods: podCache, namespace, injection, serviceAccount }),
   });
   const checks = new PodChecks({
     bindings: w.bindings,
-    serviceAccount: (ns, name) => {
-      const annotations = w.serviceAccounts.annotations(ns, name);
-      return annotations ? { metadata: { name, namespace: ns, annotations } } : undefined;
-    },
+    serviceAccount,
     namespace,
     pods: podCache,
     workloads: {
@@ -63,6 +64,19 @@ describe('the first pod verdict folded into the reconciler status write', () => 
     expect(events.events.filter((e) => e.reason === 'Bound')).toHaveLength(1);
     // No pods: neither writer read the namespace.
     expect(namespaceReads()).toBe(0);
+  });
+
+  it('folds it into a Stalled pass too (the bench: a denied policy), as the pod checks report it', async () => {
+    const { bindings, reconciler, checks } = world(true);
+    const stored = bindings.objects.get('team-a/app')!;
+    stored.spec.role = { policies: [{ type: 'System', name: 'AdministratorAccess' }] };
+    await reconciler.reconcile('team-a', 'app');
+    await checks.check('team-a', 'app');
+    await reconciler.reconcile('team-a', 'app');
+    expect(bindings.statusWrites).toHaveLength(1);
+    const status = bindings.statusWrites[0]!;
+    expect(status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
+    expect(status.conditions?.find((c) => c.type === 'PodsCurrent')?.reason).toBe('NoPods');
   });
 
   it('leaves PodsCurrent to the pod checks while the pod cache is not synced', async () => {

@@ -1,7 +1,7 @@
 import type { PodIdentityBinding } from '../../api/types.ts';
 import type { PodView } from '../../kube/pod-view.ts';
 import type { InjectionConfig } from '../../webhook/config.ts';
-import type { Namespace } from '../../webhook/types.ts';
+import type { Namespace, ServiceAccount } from '../../webhook/types.ts';
 import type { PodVerdictPort } from '../types.ts';
 import { runningPodsOf, settledVerdict, tallyPods, type PodsVerdict } from './verdict.ts';
 
@@ -10,6 +10,8 @@ export interface PodVerdictSourceDeps {
   /** The namespace's labels (webhook shape); throws when it cannot be read. */
   namespace(name: string): Promise<Namespace | undefined>;
   injection: InjectionConfig;
+  /** The ServiceAccount cache the pod checks read (webhook shape). */
+  serviceAccount(namespace: string, name: string): ServiceAccount | undefined;
 }
 
 /**
@@ -23,7 +25,7 @@ export function podVerdictSource(deps: PodVerdictSourceDeps): PodVerdictPort {
   return {
     async verdict(
       binding: PodIdentityBinding,
-      serviceAccountAnnotations: Record<string, string>,
+      serviceAccountAnnotations: Record<string, string> | undefined,
     ): Promise<PodsVerdict | undefined> {
       if (!deps.pods.hasSynced()) return undefined;
       const namespace = binding.metadata.namespace;
@@ -39,7 +41,9 @@ export function podVerdictSource(deps: PodVerdictSourceDeps): PodVerdictPort {
       }
       // The annotations as this pass left them (the cache may not have the patch yet), so pods
       // are judged against the role the webhook injects from now on.
-      const sa = { metadata: { name, namespace, annotations: serviceAccountAnnotations } };
+      const sa = serviceAccountAnnotations
+        ? { metadata: { name, namespace, annotations: serviceAccountAnnotations } }
+        : deps.serviceAccount(namespace, name);
       return settledVerdict(tallyPods(pods, sa, ns, deps.injection), name);
     },
   };

@@ -12,7 +12,7 @@ import { withTimeout } from '../../kube/timeout.ts';
 import { levelled, type Logger } from '../../runtime/logger.ts';
 import type { BackoffOptions } from '../../runtime/workqueue.ts';
 import type { InjectionConfig } from '../../webhook/config.ts';
-import type { Namespace } from '../../webhook/types.ts';
+import type { Namespace, ServiceAccount } from '../../webhook/types.ts';
 import { bindingKey } from '../triggers.ts';
 import { PodCheckLoop } from './pod-check-loop.ts';
 import type { PodVerdictPort } from '../types.ts';
@@ -51,14 +51,15 @@ export function startPodChecks(
   },
 ): RunningPodChecks {
   const { kube, bindings, serviceAccounts } = options;
+  const serviceAccount = (namespace: string, name: string): ServiceAccount | undefined => {
+    const sa = serviceAccounts.get(name, namespace);
+    return sa
+      ? { metadata: { name, namespace, annotations: sa.metadata?.annotations ?? {} } }
+      : undefined;
+  };
   const checks = new PodChecks({
     bindings: new KubeBindingStore(kube.rest, bindings),
-    serviceAccount: (namespace, name) => {
-      const sa = serviceAccounts.get(name, namespace);
-      return sa
-        ? { metadata: { name, namespace, annotations: sa.metadata?.annotations ?? {} } }
-        : undefined;
-    },
+    serviceAccount,
     namespace: (name) => readNamespace(kube, name),
     pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
     workloads: new WorkloadClient(kube),
@@ -90,6 +91,7 @@ export function startPodChecks(
       pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
       namespace: (name) => readNamespace(kube, name),
       injection: options.injection,
+      serviceAccount,
     }),
     start: async () => {
       await pods.start();

@@ -142,6 +142,19 @@ export class BindingController {
         onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
         onError: logInformerError(levelled(logger), 'ServiceAccount'),
       });
+    this.#podChecks =
+      options.podChecks &&
+      startPodChecks({
+        ...options.podChecks,
+        kube,
+        bindings: this.#bindings,
+        serviceAccounts: this.#serviceAccounts,
+        events: options.events,
+        logger,
+        resyncMs: options.resyncMs,
+        staleGauge: metrics?.stalePods,
+        backoff: options.backoff,
+      });
     const deps: ConstructorParameters<typeof BindingReconciler>[0] = {
       cluster: options.cluster,
       guardrails: options.guardrails,
@@ -152,6 +165,8 @@ export class BindingController {
       ),
       events: options.events,
       namespaces: namespaceOptIn(kube.rest, INJECTION_LABEL),
+      // The first pod verdict rides on the reconciler's own status write (one write, not two).
+      ...(this.#podChecks ? { podVerdict: this.#podChecks.verdicts } : {}),
       now: () => new Date(),
       // 0.9: the resync pass, queued one period after the last check, must find it stale.
       ramFreshMs: () => 0.9 * options.resyncMs,
@@ -191,19 +206,6 @@ export class BindingController {
             issuerFingerprint: multi.issuerFingerprint,
           })
         : new BindingReconciler(deps);
-    this.#podChecks =
-      options.podChecks &&
-      startPodChecks({
-        ...options.podChecks,
-        kube,
-        bindings: this.#bindings,
-        serviceAccounts: this.#serviceAccounts,
-        events: options.events,
-        logger,
-        resyncMs: options.resyncMs,
-        staleGauge: metrics?.stalePods,
-        backoff: options.backoff,
-      });
   }
 
   /** Called for ServiceAccount events (also when the informer is shared with the webhook). */

@@ -48,6 +48,7 @@ import {
 import { policyKey } from './policies.ts';
 import { enforcePolicyGrants } from './policy-guard.ts';
 import { annotationChanges } from './service-account.ts';
+import { podsTransition, type PodsVerdict } from './pods/verdict.ts';
 import { computeStatus, type Detail, type Outcome } from './status.ts';
 import type { ReconcileResult, ReconcilerDeps } from './types.ts';
 import { freshVerification, roleFingerprint, type VerifiedRole } from './verified-role.ts';
@@ -112,8 +113,9 @@ export class BindingReconciler {
       return {};
     }
     const outcome = await this.#evaluate(binding, signal);
+    const pods = await this.#podVerdict(binding, outcome);
     signal?.throwIfAborted();
-    await this.#writeStatus(binding, outcome);
+    await this.#writeStatus(binding, outcome, pods);
     if (outcome.reconciling && !outcome.stalled)
       throw new RetryableError(
         outcome.eventMessage ?? outcome.message,
@@ -189,6 +191,24 @@ export class BindingReconciler {
         return { ...this.#cloudFailure(error, desired), progressed: progress.writes > 0 };
       throw error;
     }
+  }
+
+  /**
+   * The pod verdict folded into this pass's write, for a binding that holds its ServiceAccount
+   * (the other one of a conflict reports no pods), whether Ready or not, as the pod checks do.
+   * A Ready pass knows the annotations it left; others are judged on the ServiceAccount cache.
+   */
+  async #podVerdict(
+    binding: PodIdentityBinding,
+    outcome: Outcome,
+  ): Promise<PodsVerdict | undefined> {
+    if (!this.#deps.podVerdict) return undefined;
+    const holder = holderAmong(
+      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      binding,
+    );
+    if (holder && holder.name !== binding.metadata.name) return undefined;
+    return this.#deps.podVerdict.verdict(binding, outcome.serviceAccountAnnotations);
   }
 
   async #namespaceOptedIn(binding: PodIdentityBinding): Promise<boolean | undefined> {
@@ -278,8 +298,9 @@ export class BindingReconciler {
     binding: PodIdentityBinding,
     desired: DesiredState,
     verified: VerifiedRole,
-    serviceAccount: Detail,
+    wired: Wired,
   ): Promise<Outcome> {
+    const { annotations, ...serviceAccount } = wired;
     const ready = serviceAccount.status === 'True';
     return {
       ready,
@@ -306,6 +327,7 @@ export class BindingReconciler {
       accountId: this.#deps.cluster.accountId,
       attachedPolicies: verified.attachedPolicies,
       inlinePolicies: verified.inlinePolicies,
+      serviceAccountAnnotations: annotations,
     };
   }
 
@@ -419,7 +441,7 @@ export class BindingReconciler {
     }
   }
 
-  async #wireServiceAccount(binding: PodIdentityBinding, desired: DesiredState): Promise<Detail> {
+  async #wireServiceAccount(binding: PodIdentityBinding, desired: DesiredState): Promise<Wired> {
     const { serviceAccounts } = this.#deps;
     const namespace = binding.metadata.namespace;
     const name = binding.spec.serviceAccountName;
@@ -432,6 +454,7 @@ export class BindingReconciler {
         : {}),
     };
     const current = await serviceAccounts.get(namespace, name);
+    let annotations: Record<string, string>;
     if (!current) {
       if (!binding.spec.createServiceAccount)
         return {
@@ -439,7 +462,7 @@ export class BindingReconciler {
           reason: 'ServiceAccountNotFound',
           message: `ServiceAccount ${namespace}/${name} does not exist: create it, or set spec.createServiceAccount: true`,
         };
-      const annotations = annotationChanges({}, wiring) as Record<string, string>;
+      annotations = annotationChanges({}, wiring) as Record<string, string>;
       if ((await serviceAccounts.create(namespace, name, annotations)) === 'namespace-terminating')
         // Not retried: the namespace, and this binding with it, is being deleted.
         return {
@@ -450,6 +473,10 @@ export class BindingReconciler {
       this.#event(binding, 'Normal', 'ServiceAccountCreated', `created ServiceAccount ${name}`);
     } else {
       const changes = annotationChanges(current.annotations, wiring);
+      annotations = { ...current.annotations };
+      for (const [key, value] of Object.entries(changes))
+        if (value === null) delete annotations[key];
+        else annotations[key] = value;
       if (Object.keys(changes).length > 0) {
         await serviceAccounts.patchAnnotations(namespace, name, changes);
         this.#event(
@@ -460,7 +487,10 @@ export class BindingReconciler {
         );
       }
     }
-    return ok('Annotated', `ServiceAccount ${name} names role ${desired.roleName}`);
+    return {
+      ...ok('Annotated', `ServiceAccount ${name} names role ${desired.roleName}`),
+      annotations,
+    };
   }
 
   #cloudFailure(error: CloudError, desired: DesiredState): Outcome {
@@ -502,8 +532,12 @@ export class BindingReconciler {
     }
   }
 
-  async #writeStatus(binding: PodIdentityBinding, outcome: Outcome): Promise<void> {
-    const status = computeStatus(binding, outcome, this.#deps.now());
+  async #writeStatus(
+    binding: PodIdentityBinding,
+    outcome: Outcome,
+    pods: PodsVerdict | undefined,
+  ): Promise<void> {
+    const status = computeStatus(binding, outcome, this.#deps.now(), pods);
     if (binding.status && sameJson(binding.status, status)) return;
     const before = binding.status?.conditions?.find((c) => c.type === ConditionType.Ready);
     if (before?.reason !== outcome.reason)
@@ -512,6 +546,14 @@ export class BindingReconciler {
         outcome.ready ? 'Normal' : 'Warning',
         outcome.reason,
         outcome.eventMessage ?? outcome.message,
+      );
+    // The pod checks' Event when this write is the one that flips PodsCurrent (same rule).
+    if (pods && podsTransition(binding.status, pods.condition))
+      this.#event(
+        binding,
+        pods.condition.status === 'True' ? 'Normal' : 'Warning',
+        pods.condition.reason,
+        pods.condition.message,
       );
     await this.#deps.bindings.patchStatus(binding, status);
   }
@@ -525,6 +567,9 @@ export class BindingReconciler {
     this.#deps.events.record(involvedObject(binding), type, reason, message);
   }
 }
+
+/** The ServiceAccount's condition, and its annotations after this pass when it is wired. */
+type Wired = Detail & { annotations?: Record<string, string> | undefined };
 
 function ok(reason: string, message: string): Detail {
   return { status: 'True', reason, message };

@@ -8,6 +8,7 @@ import {
   type PolicySpec,
   type RoleOwnershipMode,
 } from '../api/types.ts';
+import { withPodsVerdict, type PodsVerdict } from './pods/verdict.ts';
 
 export type DetailType =
   | typeof ConditionType.RoleReady
@@ -50,14 +51,22 @@ export interface Outcome {
   retryAfterMs?: number | undefined;
   /** The pass made RAM writes before it failed (see RetryableError.progressed). */
   progressed?: boolean | undefined;
+  /** The ServiceAccount's annotations as this pass left them (a Ready pass), for the pod verdict. */
+  serviceAccountAnnotations?: Record<string, string> | undefined;
   /** The Event's (and log's) wording when it carries more than the condition (a request id). */
   eventMessage?: string | undefined;
 }
 
+/**
+ * The status a pass writes. `pods`: the pod verdict folded into this write (controller/pods/
+ * verdict.ts, the very function the pod checks write through); without it PodsCurrent and
+ * status.pods are kept as they are, for the pod checks to write.
+ */
 export function computeStatus(
   binding: PodIdentityBinding,
   outcome: Outcome,
   now: Date,
+  pods?: PodsVerdict,
 ): PodIdentityBindingStatus {
   const generation = binding.metadata.generation;
   // kstatus' rule: a resource that is not Ready is either in progress or stuck. A wait that fixes
@@ -83,7 +92,7 @@ export function computeStatus(
     })),
   ];
   const previous = binding.status;
-  // PodsCurrent is written by the pod checks (controller/pods/), not here: kept as it is.
+  // PodsCurrent is the pod checks' (controller/pods/): kept as it is unless `pods` is given.
   const podsCurrent = previous?.conditions?.find((c) => c.type === ConditionType.PodsCurrent);
   const status: PodIdentityBindingStatus = {
     observedGeneration: generation,
@@ -98,12 +107,13 @@ export function computeStatus(
     status.roleArn = role.arn;
     if (role.ownership) status.roleOwnership = role.ownership;
   }
-  // status.pods is the pod checks' (controller/pods/): kept as it is, like PodsCurrent.
-  return {
+  // status.pods likewise.
+  const full: PodIdentityBindingStatus = {
     ...status,
     ...carried(outcome, previous),
     ...(previous?.pods ? { pods: previous.pods } : {}),
   };
+  return pods ? withPodsVerdict(full, pods, generation, now) : full;
 }
 
 /** Facts a pass that did not get that far keeps from the previous status. */

@@ -2,6 +2,7 @@ import type { PodIdentityBinding, PodIdentityBindingStatus } from '../api/types.
 import type { RamPort } from '../cloud/ports.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
 import type { EventSink } from '../kube/events.ts';
+import type { PodsVerdict } from './pods/verdict.ts';
 
 /** Who this cluster is, to RAM: fixed at start-up (src/config discovers what is not given). */
 export interface ClusterIdentity {
@@ -66,6 +67,23 @@ export interface ReconcilerDeps {
   ramFreshMs?: () => number;
   /** Reads whether a namespace opted in to injection, so Ready can say when pods get nothing. */
   namespaces?: NamespaceOptIn;
+  /**
+   * The pod checks' verdict (PodsCurrent, status.pods), folded into the reconciler's own status
+   * write so that a binding's first status is one write, not two; absent when pod checks are off.
+   */
+  podVerdict?: PodVerdictPort;
+}
+
+export interface PodVerdictPort {
+  /**
+   * The verdict as the pod checks would write it now, judged with the ServiceAccount's
+   * annotations as this pass left them (undefined: as the cache has them); undefined to leave
+   * those fields to the pod checks.
+   */
+  verdict(
+    binding: PodIdentityBinding,
+    serviceAccountAnnotations: Record<string, string> | undefined,
+  ): Promise<PodsVerdict | undefined>;
 }
 
 export interface NamespaceOptIn {

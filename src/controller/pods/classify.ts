@@ -59,6 +59,11 @@ function containerDifference(container: Container, injection: Injection): string
   return undefined;
 }
 
+/** Finished or being deleted: runs nothing, so it is judged by nothing (no namespace needed). */
+export function isIgnored(pod: PodView): boolean {
+  return pod.terminating || pod.phase === 'Succeeded' || pod.phase === 'Failed';
+}
+
 /**
  * Current: the pod carries the identity the webhook would inject if it were created now, judged
  * by the webhook's own decision (resolveInjection: selection, ServiceAccount annotation, only- and
@@ -73,8 +78,7 @@ export function classifyPod(
   namespace: Namespace | undefined,
   config: InjectionConfig,
 ): PodVerdict {
-  if (pod.terminating || pod.phase === 'Succeeded' || pod.phase === 'Failed')
-    return { state: 'ignored' };
+  if (isIgnored(pod)) return { state: 'ignored' };
   const resolution = resolveInjection(pod, serviceAccount, namespace, config);
   if (!resolution.inject) {
     const carried = carriedRoleArn(pod);

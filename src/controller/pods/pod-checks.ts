@@ -1,10 +1,4 @@
-import { mergeConditions } from '../../api/conditions.ts';
-import {
-  ConditionType,
-  type PodCounts,
-  type PodIdentityBinding,
-  type PodIdentityBindingStatus,
-} from '../../api/types.ts';
+import { ConditionType, type PodCounts, type PodIdentityBinding } from '../../api/types.ts';
 import type { EventSink } from '../../kube/events.ts';
 import type { OwnerRef, PodView } from '../../kube/pod-view.ts';
 import type { InjectionConfig } from '../../webhook/config.ts';
@@ -13,7 +7,7 @@ import { sameJson } from '../../identity/trust-policy.ts';
 import { holderAmong } from '../conflicts.ts';
 import { involvedObject } from '../involved.ts';
 import type { BindingStore } from '../types.ts';
-import { classifyPod, type ExpectedIdentity } from './classify.ts';
+import type { ExpectedIdentity } from './classify.ts';
 import {
   isRestartable,
   podsCondition,
@@ -29,6 +23,7 @@ import {
   identityHash,
   planRestarts,
 } from './restart-plan.ts';
+import { podsTransition, runningPodsOf, tallyPods, withPodsVerdict } from './verdict.ts';
 
 /** The workload side (src/kube/pods.ts WorkloadClient implements it). */
 export interface WorkloadPort {
@@ -106,9 +101,8 @@ export class PodChecks {
     // kstatus) does not count.
     const reconciled = binding.status?.conditions?.some((c) => c.type === ConditionType.Ready);
     if (!deps.pods.hasSynced() || !reconciled) return { requeueAfterMs: 1000 };
-    const ns = await deps.namespace(namespace);
     const sa = deps.serviceAccount(namespace, binding.spec.serviceAccountName);
-    const tally = await this.#tally(binding, sa, ns);
+    const tally = await this.#tally(binding, sa);
     const restart = this.#restartMode(binding);
     const restarted = new Set<string>();
     let retryAfterMs: number | undefined;
@@ -136,31 +130,21 @@ export class PodChecks {
     return this.#deps.allowPodRestart ? 'on' : 'notAllowed';
   }
 
-  async #tally(
-    binding: PodIdentityBinding,
-    sa: ServiceAccount | undefined,
-    ns: Namespace | undefined,
-  ): Promise<Tally> {
-    const tally: Tally = {
-      counts: { total: 0, current: 0, stale: 0 },
-      stale: [],
-      expected: undefined,
-    };
-    const saName = binding.spec.serviceAccountName;
-    for (const pod of this.#deps.pods.list(binding.metadata.namespace)) {
-      if (pod.spec.serviceAccountName !== saName) continue;
-      const verdict = classifyPod(pod, sa, ns, this.#deps.injection);
-      if (verdict.state === 'ignored') continue;
-      tally.counts.total++;
-      tally.expected ??= verdict.expected;
-      if (verdict.state === 'current') tally.counts.current++;
-      else {
-        tally.counts.stale++;
-        const workload = await this.#workloadOf(pod);
-        tally.stale.push({ name: pod.metadata.name, why: verdict.why, workload });
-      }
-    }
-    return tally;
+  /**
+   * The namespace is read (one GET) only when the ServiceAccount has running pods: most bindings
+   * have none at any time, and each of their checks and resyncs then costs no apiserver call.
+   */
+  async #tally(binding: PodIdentityBinding, sa: ServiceAccount | undefined): Promise<Tally> {
+    const pods = runningPodsOf(
+      this.#deps.pods.list(binding.metadata.namespace),
+      binding.spec.serviceAccountName,
+    );
+    const ns = pods.length > 0 ? await this.#deps.namespace(binding.metadata.namespace) : undefined;
+    const judged = tallyPods(pods, sa, ns, this.#deps.injection);
+    const stale: StalePod[] = [];
+    for (const { pod, why } of judged.stale)
+      stale.push({ name: pod.metadata.name, why, workload: await this.#workloadOf(pod) });
+    return { counts: judged.counts, stale, expected: judged.expected };
   }
 
   /** A ReplicaSet's pods belong to its Deployment (one cached GET per ReplicaSet). */
@@ -228,23 +212,14 @@ export class PodChecks {
       restartedForIdentity: restarted,
     });
     const previous = binding.status ?? {};
-    const before = previous.conditions?.find((c) => c.type === ConditionType.PodsCurrent);
-    const [merged] = mergeConditions(
-      before ? [before] : [],
-      [{ type: ConditionType.PodsCurrent, ...condition }],
+    const status = withPodsVerdict(
+      previous,
+      { condition, counts: tally.counts },
       binding.metadata.generation,
       this.#deps.now(),
     );
-    const status: PodIdentityBindingStatus = {
-      ...previous,
-      conditions: [
-        ...(previous.conditions ?? []).filter((c) => c.type !== ConditionType.PodsCurrent),
-        merged!,
-      ],
-      pods: tally.counts,
-    };
     if (sameJson(previous, status)) return;
-    if (before?.status !== condition.status || before.reason !== condition.reason)
+    if (podsTransition(previous, condition))
       this.#deps.events.record(
         involvedObject(binding),
         condition.status === 'True' ? 'Normal' : 'Warning',

@@ -12,10 +12,12 @@ import { withTimeout } from '../../kube/timeout.ts';
 import { levelled, type Logger } from '../../runtime/logger.ts';
 import type { BackoffOptions } from '../../runtime/workqueue.ts';
 import type { InjectionConfig } from '../../webhook/config.ts';
-import type { Namespace } from '../../webhook/types.ts';
+import type { Namespace, ServiceAccount } from '../../webhook/types.ts';
 import { bindingKey } from '../triggers.ts';
 import { PodCheckLoop } from './pod-check-loop.ts';
+import type { PodVerdictPort } from '../types.ts';
 import { PodChecks } from './pod-checks.ts';
+import { podVerdictSource } from './verdict-source.ts';
 
 export interface PodChecksOptions {
   /** The webhook's configuration (the manager builds one for both). */
@@ -29,6 +31,8 @@ export interface RunningPodChecks {
   enqueue(key: string): void;
   onBindingDeleted(namespace: string, name: string): void;
   hasSynced(): boolean;
+  /** The verdict the reconciler folds into its own status write (controller/types.ts). */
+  verdicts: PodVerdictPort;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -47,14 +51,15 @@ export function startPodChecks(
   },
 ): RunningPodChecks {
   const { kube, bindings, serviceAccounts } = options;
+  const serviceAccount = (namespace: string, name: string): ServiceAccount | undefined => {
+    const sa = serviceAccounts.get(name, namespace);
+    return sa
+      ? { metadata: { name, namespace, annotations: sa.metadata?.annotations ?? {} } }
+      : undefined;
+  };
   const checks = new PodChecks({
     bindings: new KubeBindingStore(kube.rest, bindings),
-    serviceAccount: (namespace, name) => {
-      const sa = serviceAccounts.get(name, namespace);
-      return sa
-        ? { metadata: { name, namespace, annotations: sa.metadata?.annotations ?? {} } }
-        : undefined;
-    },
+    serviceAccount,
     namespace: (name) => readNamespace(kube, name),
     pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
     workloads: new WorkloadClient(kube),
@@ -82,6 +87,12 @@ export function startPodChecks(
       loop.enqueue(bindingKey(namespace, name));
     },
     hasSynced: () => pods.hasSynced(),
+    verdicts: podVerdictSource({
+      pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
+      namespace: (name) => readNamespace(kube, name),
+      injection: options.injection,
+      serviceAccount,
+    }),
     start: async () => {
       await pods.start();
       loop.start();

@@ -30,6 +30,8 @@ import {
   createControllerMetrics,
 } from '../runtime/metrics.ts';
 import { TokenBucket } from '../runtime/rate-limiter.ts';
+import { systemClock } from '../runtime/clock.ts';
+import { processHeapScavenger } from '../runtime/heap-scavenger.ts';
 
 /** The manager's settings, typed (src/config/options.ts declares and validates them). */
 export interface ManagerConfig {
@@ -235,12 +237,23 @@ export async function startManager(
   } else {
     await startController();
   }
+  // Freed heap pages go back to the OS after a burst (ADR 0019); only with `--expose-gc`.
+  const MiB = 2 ** 20;
+  const scavenger = processHeapScavenger(systemClock, ({ before, after, pauseMs }) =>
+    logger.debug('heap pages returned', {
+      committedMiB: Math.round(before.committed / MiB),
+      afterMiB: Math.round(after.committed / MiB),
+      pauseMs: Math.round(pauseMs),
+    }),
+  );
+  scavenger?.start();
   return {
     cluster,
     healthPort,
     webhookPort: webhook?.server.port,
     isLeader: () => (elector ? elector.isLeader() : true),
     stop: async () => {
+      scavenger?.stop();
       limiter.close();
       multiAccount?.close();
       if (controllerRunning) await controller.stop();

@@ -167,6 +167,8 @@ describe('Dockerfile build stage output', () => {
     );
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(finalStage).toMatch(/^USER \d+:\d+$/m);
-    expect(finalStage).toContain('ENTRYPOINT ["node", "dist/main.js"]');
+    // node flags, then the compiled entry point; the heap scavenger needs --expose-gc (ADR 0019).
+    expect(finalStage).toMatch(/^ENTRYPOINT \["node", ("--[a-z-]+(=\d+)?", )*"dist\/main\.js"\]$/m);
+    expect(finalStage).toMatch(/^ENTRYPOINT .*"--expose-gc"/m);
   });
 });

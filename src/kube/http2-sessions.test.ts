@@ -95,6 +95,28 @@ describe('KubeRest over HTTP/2', () => {
     }
   });
 
+  it('rejects a request aborted before any answer with the reason, and leaves no unhandled error', async () => {
+    // The server never answers (a frozen apiserver): the caller's deadline ends the request.
+    const server = await h2Server(() => undefined);
+    const rest = restTo(server.port);
+    const unhandled: unknown[] = [];
+    const onUncaught = (error: unknown): void => void unhandled.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const abort = new AbortController();
+      const call = rest.get('/hangs', { signal: abort.signal });
+      await eventually(() => expect(server.sessions).toHaveLength(1));
+      abort.abort(new Error('renew deadline passed'));
+      await expect(call).rejects.toThrow('renew deadline passed');
+      await eventually(() => expect(server.resets).toContain(8)); // NGHTTP2_CANCEL
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await server.close();
+    }
+  });
+
   it('fails an in-flight watch when the session is lost, and opens a new one for the next call', async () => {
     const server = await h2Server(apiserver);
     const rest = restTo(server.port);

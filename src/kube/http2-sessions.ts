@@ -295,9 +295,15 @@ export function http2Request(
               new Error(
                 `apiserver HTTP/2 stream ${method} ${url.pathname} reset (${stream.rstCode})`,
               ));
+      if (!responded) {
+        // Nobody holds the body yet: destroying it with the error would be an 'error' event
+        // without a listener, an uncaught exception (a Lease call cut by its renew deadline).
+        body.destroy();
+        reject(error ?? new Error(`apiserver closed ${url.pathname} unanswered`));
+        return;
+      }
       if (error === undefined) body.end();
       else body.destroy(error);
-      if (!responded) reject(error ?? new Error(`apiserver closed ${url.pathname} unanswered`));
     });
     if (payload !== undefined) stream.end(payload);
   });

@@ -26,7 +26,8 @@ const USAGE = `usage: npm run bench:webhook [-- --help]
 Admission throughput and latency of the pod identity webhook over TLS with keep-alive: the
 server in a child process (static certificate, in-memory IdentityLookup: the webhook, not the
 apiserver), one load-generating process, concurrency 1, 8, 32 and 64, for the ACK demo pod and
-a large pod. Per level: admissions/s, p50/p99/p999 latency, the webhook's CPU and RSS.
+a large pod. Per level: admissions/s, p50/p99/p999 latency, the webhook's CPU and RSS, its V8
+heap in use / committed and its external (Buffer) memory in MiB, read at the end of the level.
 
   BENCH_SECONDS=N   seconds per concurrency level (default 3)
   --processes N     webhook processes sharing the port with SO_REUSEPORT (default 1); CPU and
@@ -48,6 +49,11 @@ interface Ready {
 interface Stats {
   cpuMicros: number;
   rss: number;
+  /** V8 heap in use and committed (old + young + code + large objects). */
+  heapUsed: number;
+  heapTotal: number;
+  /** Buffers and other memory V8 accounts outside its heap (socket and TLS buffers). */
+  external: number;
 }
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -98,9 +104,13 @@ async function serve(): Promise<void> {
   process.on('message', (message) => {
     if (message === 'stats') {
       const cpu = process.cpuUsage();
+      const memory = process.memoryUsage();
       process.send!({
         cpuMicros: cpu.user + cpu.system,
-        rss: process.memoryUsage().rss,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        heapTotal: memory.heapTotal,
+        external: memory.external,
       } satisfies Stats);
     } else if (message === 'stop') {
       void server.close().then(() => process.exit(0));
@@ -190,9 +200,13 @@ async function stats(children: ChildProcess[]): Promise<Stats> {
         }),
     ),
   );
+  const sum = (field: keyof Stats): number => each.reduce((total, s) => total + s[field], 0);
   return {
-    cpuMicros: each.reduce((sum, s) => sum + s.cpuMicros, 0),
-    rss: each.reduce((sum, s) => sum + s.rss, 0),
+    cpuMicros: sum('cpuMicros'),
+    rss: sum('rss'),
+    heapUsed: sum('heapUsed'),
+    heapTotal: sum('heapTotal'),
+    external: sum('external'),
   };
 }
 
@@ -264,8 +278,14 @@ async function level(
     pct(0.99).padStart(8),
     pct(0.999).padStart(8),
     `${cpu}%`.padStart(6),
-    `${(after.rss / 2 ** 20).toFixed(0)} MiB`.padStart(9),
+    `${mib(after.rss)} MiB`.padStart(9),
+    `${mib(after.heapUsed)}/${mib(after.heapTotal)}`.padStart(10),
+    mib(after.external).padStart(6),
   ].join(' ');
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
 }
 
 async function main(): Promise<void> {
@@ -304,7 +324,7 @@ async function main(): Promise<void> {
   ] as const) {
     const body = review(pod);
     console.log(`\n${name}: AdmissionReview ${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB`);
-    console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU  w.RSS');
+    console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU  w.RSS  heap u/c   ext');
     for (const concurrency of LEVELS) console.log(await level(child, ready, body, concurrency));
   }
   for (const c of children) c.send('stop');

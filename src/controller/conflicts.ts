@@ -27,13 +27,16 @@ export function serviceAccountHolder(
     )[0];
 }
 
-/** The holder of `binding`'s ServiceAccount among the bindings of its namespace. */
+/**
+ * The holder of `binding`'s ServiceAccount among `candidates` (the bindings naming it, from the
+ * cache's index; any superset, such as the whole namespace, gives the same answer).
+ */
 export function holderAmong(
-  sameNamespace: readonly PodIdentityBinding[],
+  candidates: readonly PodIdentityBinding[],
   binding: PodIdentityBinding,
 ): BindingClaim | undefined {
   return serviceAccountHolder(
-    sameNamespace.map((b) => ({
+    candidates.map((b) => ({
       namespace: b.metadata.namespace,
       name: b.metadata.name,
       serviceAccountName: b.spec.serviceAccountName,

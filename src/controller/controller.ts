@@ -6,7 +6,12 @@ import { describeApiError } from '../kube/api-errors.ts';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
 import type { RamPort } from '../cloud/ports.ts';
 import type { Guardrails } from '../identity/guardrails.ts';
-import { KubeBindingStore } from '../kube/binding-store.ts';
+import {
+  BY_SERVICE_ACCOUNT,
+  bindingsByServiceAccount,
+  KubeBindingStore,
+  serviceAccountKey,
+} from '../kube/binding-store.ts';
 import { projectBinding } from './binding-projection.ts';
 import type { KubeConnection } from '../kube/connect.ts';
 import type { EventSink } from '../kube/events.ts';
@@ -107,6 +112,7 @@ export class BindingController {
       rest: kube.rest,
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       project: projectBinding,
+      indexes: { [BY_SERVICE_ACCOUNT]: bindingsByServiceAccount },
       ...(options.bindingSelector ? { labelSelector: options.bindingSelector } : {}),
       onEvent: (event, object) => {
         if (event === 'add') this.#bindingCount++;
@@ -127,7 +133,7 @@ export class BindingController {
         }
         for (const key of keysForBinding(
           binding,
-          this.#bindings.list(binding.metadata.namespace),
+          this.#bindingsOf(binding.metadata.namespace, binding.spec?.serviceAccountName ?? ''),
         )) {
           this.#queue.add(key);
           this.#podChecks?.enqueue(key);
@@ -208,11 +214,19 @@ export class BindingController {
         : new BindingReconciler(deps);
   }
 
+  /** The cached bindings naming one ServiceAccount (an index lookup, not a namespace scan). */
+  #bindingsOf(namespace: string, serviceAccountName: string): readonly PodIdentityBinding[] {
+    return this.#bindings.byIndex(
+      BY_SERVICE_ACCOUNT,
+      serviceAccountKey(namespace, serviceAccountName),
+    );
+  }
+
   /** Called for ServiceAccount events (also when the informer is shared with the webhook). */
   onServiceAccountEvent(sa: V1ServiceAccount): void {
     const namespace = sa.metadata?.namespace ?? '';
     const name = sa.metadata?.name ?? '';
-    for (const key of keysForServiceAccount(namespace, name, this.#bindings.list(namespace))) {
+    for (const key of keysForServiceAccount(namespace, name, this.#bindingsOf(namespace, name))) {
       this.#queue.add(key);
       this.#podChecks?.enqueue(key);
     }

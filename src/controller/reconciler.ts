@@ -156,7 +156,10 @@ export class BindingReconciler {
     if (refused) return refused;
     const inline = desiredInlinePolicies(binding, this.#deps.cluster);
     const holder = holderAmong(
-      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      this.#deps.bindings.forServiceAccount(
+        binding.metadata.namespace,
+        binding.spec.serviceAccountName,
+      ),
       binding,
     );
     if (holder && holder.name !== binding.metadata.name)
@@ -204,7 +207,10 @@ export class BindingReconciler {
   ): Promise<PodsVerdict | undefined> {
     if (!this.#deps.podVerdict) return undefined;
     const holder = holderAmong(
-      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      this.#deps.bindings.forServiceAccount(
+        binding.metadata.namespace,
+        binding.spec.serviceAccountName,
+      ),
       binding,
     );
     if (holder && holder.name !== binding.metadata.name) return undefined;

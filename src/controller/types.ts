@@ -26,8 +26,8 @@ export interface ServiceAccountState {
 export interface BindingStore {
   /** The latest binding (informer cache first), or undefined when gone. */
   get(namespace: string, name: string): Promise<PodIdentityBinding | undefined>;
-  /** Every binding in a namespace (for ServiceAccount conflict resolution). */
-  listInNamespace(namespace: string): readonly PodIdentityBinding[];
+  /** The bindings that name this ServiceAccount (for conflict resolution): an index lookup. */
+  forServiceAccount(namespace: string, serviceAccountName: string): readonly PodIdentityBinding[];
   patchStatus(binding: PodIdentityBinding, status: PodIdentityBindingStatus): Promise<void>;
   addFinalizer(binding: PodIdentityBinding): Promise<void>;
   removeFinalizer(binding: PodIdentityBinding): Promise<void>;

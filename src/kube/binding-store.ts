@@ -4,6 +4,21 @@ import { isNotFound } from './api-status.ts';
 import { BindingClient, bindingPath } from './bindings.ts';
 import type { ObjectStore } from './informer.ts';
 import type { KubeRest } from './rest.ts';
+import { serviceAccountKey, type IndexFunc } from './store-index.ts';
+
+export { serviceAccountKey } from './store-index.ts';
+
+/** The binding cache's index of bindings by the ServiceAccount they name. */
+export const BY_SERVICE_ACCOUNT = 'serviceAccount';
+
+export const bindingsByServiceAccount: IndexFunc<PodIdentityBinding> = (binding) => [
+  serviceAccountKey(binding.metadata.namespace, binding.spec?.serviceAccountName ?? ''),
+];
+
+/** A binding cache with the BY_SERVICE_ACCOUNT index (a ResilientInformer made with it). */
+export interface IndexedBindingCache extends ObjectStore<PodIdentityBinding> {
+  byIndex(index: string, key: string): readonly PodIdentityBinding[];
+}
 
 const STATUS_FIELDS: (keyof PodIdentityBindingStatus)[] = [
   'observedGeneration',
@@ -21,10 +36,10 @@ const STATUS_FIELDS: (keyof PodIdentityBindingStatus)[] = [
 /** The controller's view of PodIdentityBindings: the informer cache, a GET on a miss, writes. */
 export class KubeBindingStore implements BindingStore {
   readonly #rest: KubeRest;
-  readonly #cache: ObjectStore<PodIdentityBinding>;
+  readonly #cache: IndexedBindingCache;
   readonly #client: BindingClient;
 
-  constructor(rest: KubeRest, cache: ObjectStore<PodIdentityBinding>) {
+  constructor(rest: KubeRest, cache: IndexedBindingCache) {
     this.#rest = rest;
     this.#cache = cache;
     this.#client = new BindingClient(rest);
@@ -41,8 +56,11 @@ export class KubeBindingStore implements BindingStore {
     }
   }
 
-  listInNamespace(namespace: string): readonly PodIdentityBinding[] {
-    return this.#cache.list(namespace);
+  forServiceAccount(namespace: string, serviceAccountName: string): readonly PodIdentityBinding[] {
+    return this.#cache.byIndex(
+      BY_SERVICE_ACCOUNT,
+      serviceAccountKey(namespace, serviceAccountName),
+    );
   }
 
   /** A merge patch of the whole status; fields that are no longer set are removed (null). */

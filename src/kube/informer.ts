@@ -7,6 +7,7 @@ import {
   type ObjectList,
 } from './list-watch.ts';
 import type { KubeRest } from './rest.ts';
+import { StoreIndex, type IndexFunc } from './store-index.ts';
 
 type KubernetesObject = KubeObject & { metadata?: { managedFields?: unknown } | undefined };
 type ListPromise<T> = () => Promise<ObjectList<T>>;
@@ -57,6 +58,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   random?: () => number;
   /** Defaults to ListWatch. */
   informerFactory?: InformerFactory;
+  /** Secondary indexes by name, read with `byIndex` (client-go's Indexers). */
+  indexes?: Record<string, IndexFunc<T>>;
 }
 
 type LogLevel = 'info' | 'warn';
@@ -85,6 +88,8 @@ export interface ObjectStore<T> {
 }
 
 export interface ResilientInformer<T> extends ObjectStore<T> {
+  /** The cached objects filed under `key` in the index `index` (see InformerOptions.indexes). */
+  byIndex(index: string, key: string): readonly T[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -164,6 +169,20 @@ export function startResilientInformer<T extends KubernetesObject>(
   };
   informer.on('add', strip);
   informer.on('update', strip);
+  // Indexes are updated before onEvent runs, so a handler's lookups see the change it is told of.
+  const indexes = new Map(
+    Object.entries(options.indexes ?? {}).map(([name, keysOf]) => [name, new StoreIndex(keysOf)]),
+  );
+  if (indexes.size > 0) {
+    const file = (object: T): void => {
+      for (const index of indexes.values()) index.set(objectKey(object), object);
+    };
+    informer.on('add', file);
+    informer.on('update', file);
+    informer.on('delete', (object: T) => {
+      for (const index of indexes.values()) index.delete(objectKey(object));
+    });
+  }
   for (const event of ['add', 'update', 'delete'] as const) {
     informer.on(event, (object: T) => options.onEvent?.(event, object));
   }
@@ -172,6 +191,11 @@ export function startResilientInformer<T extends KubernetesObject>(
   return {
     get: (name, namespace) => informer.get(name, namespace),
     list: (namespace) => informer.list(namespace),
+    byIndex: (name, key) => {
+      const index = indexes.get(name);
+      if (!index) throw new Error(`informer ${options.name} has no index ${JSON.stringify(name)}`);
+      return index.get(key);
+    },
     hasSynced: () => synced,
     start: async () => {
       stopped = false;
@@ -184,4 +208,8 @@ export function startResilientInformer<T extends KubernetesObject>(
       await informer.stop();
     },
   };
+}
+
+function objectKey(object: KubernetesObject): string {
+  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }

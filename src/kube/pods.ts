@@ -9,11 +9,15 @@ import {
 import type { OwnerRef } from './pod-view.ts';
 import { projectPod, type PodView } from './pod-view.ts';
 import { MERGE_PATCH, type KubeRest } from './rest.ts';
+import { serviceAccountKey } from './store-index.ts';
 
 /**
  * Every pod in the cluster, projected into a PodView before it is cached (the list's items and
  * every watch event alike), so no full pod is ever kept: the pod-identity checks' only pod read.
  */
+/** The pod cache's index by ServiceAccount (namespace/name; an unset name is "default"). */
+export const PODS_BY_SERVICE_ACCOUNT = 'serviceAccount';
+
 export function podInformer(
   kube: KubeConnection,
   options: Pick<InformerOptions<KubernetesObject>, 'onEvent' | 'onError'> = {},
@@ -23,6 +27,14 @@ export function podInformer(
     rest: kube.rest,
     path: '/api/v1/pods',
     project: (pod) => projectPod(pod),
+    indexes: {
+      [PODS_BY_SERVICE_ACCOUNT]: (pod) => [
+        serviceAccountKey(
+          pod.metadata?.namespace ?? '',
+          (pod as unknown as PodView).spec?.serviceAccountName ?? 'default',
+        ),
+      ],
+    },
     ...options,
   }) as unknown as ResilientInformer<PodView>;
 }

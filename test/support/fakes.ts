@@ -298,8 +298,10 @@ export class FakeBindingStore implements BindingStore {
     return found && structuredClone(found);
   }
 
-  listInNamespace(namespace: string): readonly PodIdentityBinding[] {
-    return [...this.objects.values()].filter((b) => b.metadata.namespace === namespace);
+  forServiceAccount(namespace: string, serviceAccountName: string): readonly PodIdentityBinding[] {
+    return [...this.objects.values()].filter(
+      (b) => b.metadata.namespace === namespace && b.spec.serviceAccountName === serviceAccountName,
+    );
   }
 
   async patchStatus(binding: PodIdentityBinding, status: PodIdentityBindingStatus): Promise<void> {

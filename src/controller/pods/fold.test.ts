@@ -10,7 +10,7 @@ const injection = defaultInjectionConfig({ accountId: '1234567890123456', cluste
 function world(synced: boolean) {
   let namespaceReads = 0;
   const pods: PodView[] = [];
-  const podCache = { list: () => pods, hasSynced: () => synced };
+  const podCache = { ofServiceAccount: () => pods, hasSynced: () => synced };
   const namespace = () => {
     namespaceReads++;
     return Promise.resolve({ metadata: { name: 'team-a', labels: {} } });

@@ -71,7 +71,10 @@ function world(options: { allowPodRestart?: boolean; restartsPerMinute?: number 
     serviceAccount: () => sa(),
     namespace: () => Promise.resolve(ns),
     pods: {
-      list: (namespace) => pods.filter((p) => p.metadata.namespace === namespace),
+      ofServiceAccount: (namespace, name) =>
+        pods.filter(
+          (p) => p.metadata.namespace === namespace && p.spec.serviceAccountName === name,
+        ),
       hasSynced: () => true,
     },
     workloads,

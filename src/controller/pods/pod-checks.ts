@@ -42,7 +42,11 @@ export interface PodChecksDeps {
   serviceAccount(namespace: string, name: string): ServiceAccount | undefined;
   /** The namespace's labels (webhook shape); throws when it cannot be read. */
   namespace(name: string): Promise<Namespace | undefined>;
-  pods: { list(namespace: string): readonly PodView[]; hasSynced(): boolean };
+  /** The cached pods of one ServiceAccount (an index lookup: no namespace scan per check). */
+  pods: {
+    ofServiceAccount(namespace: string, serviceAccountName: string): readonly PodView[];
+    hasSynced(): boolean;
+  };
   workloads: WorkloadPort;
   events: EventSink;
   /** The webhook's own configuration: the pods are judged against what it injects. */
@@ -119,7 +123,10 @@ export class PodChecks {
   /** Only the binding holding the ServiceAccount reports its pods (the other one is Stalled). */
   #holds(binding: PodIdentityBinding): boolean {
     const holder = holderAmong(
-      this.#deps.bindings.listInNamespace(binding.metadata.namespace),
+      this.#deps.bindings.forServiceAccount(
+        binding.metadata.namespace,
+        binding.spec.serviceAccountName,
+      ),
       binding,
     );
     return !holder || holder.name === binding.metadata.name;
@@ -136,7 +143,7 @@ export class PodChecks {
    */
   async #tally(binding: PodIdentityBinding, sa: ServiceAccount | undefined): Promise<Tally> {
     const pods = runningPodsOf(
-      this.#deps.pods.list(binding.metadata.namespace),
+      this.#deps.pods.ofServiceAccount(binding.metadata.namespace, binding.spec.serviceAccountName),
       binding.spec.serviceAccountName,
     );
     const ns = pods.length > 0 ? await this.#deps.namespace(binding.metadata.namespace) : undefined;

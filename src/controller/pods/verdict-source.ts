@@ -6,7 +6,10 @@ import type { PodVerdictPort } from '../types.ts';
 import { runningPodsOf, settledVerdict, tallyPods, type PodsVerdict } from './verdict.ts';
 
 export interface PodVerdictSourceDeps {
-  pods: { list(namespace: string): readonly PodView[]; hasSynced(): boolean };
+  pods: {
+    ofServiceAccount(namespace: string, serviceAccountName: string): readonly PodView[];
+    hasSynced(): boolean;
+  };
   /** The namespace's labels (webhook shape); throws when it cannot be read. */
   namespace(name: string): Promise<Namespace | undefined>;
   injection: InjectionConfig;
@@ -30,7 +33,7 @@ export function podVerdictSource(deps: PodVerdictSourceDeps): PodVerdictPort {
       if (!deps.pods.hasSynced()) return undefined;
       const namespace = binding.metadata.namespace;
       const name = binding.spec.serviceAccountName;
-      const pods = runningPodsOf(deps.pods.list(namespace), name);
+      const pods = runningPodsOf(deps.pods.ofServiceAccount(namespace, name), name);
       let ns: Namespace | undefined;
       if (pods.length > 0) {
         try {

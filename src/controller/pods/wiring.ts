@@ -1,13 +1,17 @@
 import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
 import type { PodIdentityBinding } from '../../api/types.ts';
-import { KubeBindingStore } from '../../kube/binding-store.ts';
+import {
+  BY_SERVICE_ACCOUNT,
+  KubeBindingStore,
+  serviceAccountKey,
+} from '../../kube/binding-store.ts';
 import { isNotFound } from '../../kube/api-status.ts';
 import type { KubeConnection } from '../../kube/connect.ts';
 import { namespacePath } from '../../kube/namespaces.ts';
 import type { EventSink } from '../../kube/events.ts';
 import { logInformerError, type ResilientInformer } from '../../kube/informer.ts';
 import type { PodView } from '../../kube/pod-view.ts';
-import { podInformer, WorkloadClient } from '../../kube/pods.ts';
+import { podInformer, PODS_BY_SERVICE_ACCOUNT, WorkloadClient } from '../../kube/pods.ts';
 import { withTimeout } from '../../kube/timeout.ts';
 import { levelled, type Logger } from '../../runtime/logger.ts';
 import type { BackoffOptions } from '../../runtime/workqueue.ts';
@@ -61,7 +65,11 @@ export function startPodChecks(
     bindings: new KubeBindingStore(kube.rest, bindings),
     serviceAccount,
     namespace: (name) => readNamespace(kube, name),
-    pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
+    pods: {
+      ofServiceAccount: (ns, sa) =>
+        pods.byIndex(PODS_BY_SERVICE_ACCOUNT, serviceAccountKey(ns, sa)),
+      hasSynced: () => pods.hasSynced(),
+    },
     workloads: new WorkloadClient(kube),
     events: options.events,
     injection: options.injection,
@@ -76,7 +84,11 @@ export function startPodChecks(
     onEvent: (_event, object) => {
       const pod = object as unknown as PodView;
       const ns = pod.metadata.namespace;
-      loop.onPod(ns, pod.spec.serviceAccountName, bindings.list(ns));
+      loop.onPod(
+        ns,
+        pod.spec.serviceAccountName,
+        bindings.byIndex(BY_SERVICE_ACCOUNT, serviceAccountKey(ns, pod.spec.serviceAccountName)),
+      );
     },
     onError: logInformerError(levelled(options.logger), 'pod'),
   });
@@ -88,7 +100,11 @@ export function startPodChecks(
     },
     hasSynced: () => pods.hasSynced(),
     verdicts: podVerdictSource({
-      pods: { list: (ns) => pods.list(ns), hasSynced: () => pods.hasSynced() },
+      pods: {
+        ofServiceAccount: (ns, sa) =>
+          pods.byIndex(PODS_BY_SERVICE_ACCOUNT, serviceAccountKey(ns, sa)),
+        hasSynced: () => pods.hasSynced(),
+      },
       namespace: (name) => readNamespace(kube, name),
       injection: options.injection,
       serviceAccount,

@@ -15,6 +15,16 @@ describe('shouldScavenge', () => {
     expect(shouldScavenge({ used: 42 * MiB, committed: 73 * MiB }, undefined)).toBe(false);
   });
 
+  it('when idle, collects from 8 MiB reclaimable, at most once per 5 minutes', () => {
+    const settled = { used: 27 * MiB, committed: 45 * MiB }; // start-up's young generation
+    expect(shouldScavenge(settled, undefined)).toBe(false); // busy unknown: not idle
+    expect(shouldScavenge({ ...settled, busy: 0.2 }, undefined)).toBe(false);
+    expect(shouldScavenge({ ...settled, busy: 0.01 }, undefined)).toBe(true);
+    expect(shouldScavenge({ ...settled, busy: 0.01 }, 299_999)).toBe(false);
+    expect(shouldScavenge({ ...settled, busy: 0.01 }, 300_000)).toBe(true);
+    expect(shouldScavenge({ used: 27 * MiB, committed: 34 * MiB, busy: 0 }, undefined)).toBe(false);
+  });
+
   it('waits the minimum interval after the last collection', () => {
     const bloated = { used: 10 * MiB, committed: 200 * MiB };
     expect(shouldScavenge(bloated, DEFAULT_SCAVENGE_POLICY.minIntervalMs - 1)).toBe(false);
@@ -70,6 +80,35 @@ describe('HeapScavenger', () => {
     h.allocate(100 * MiB);
     clock.advance(120_000);
     expect(collected).toHaveLength(2); // stopped: no more checks
+  });
+
+  it('gives back start-up garbage once the process turns idle, and only then', () => {
+    const clock = new FakeClock();
+    const h = fakeHeap();
+    let busy = 0.9;
+    const collected: number[] = [];
+    const scavenger = new HeapScavenger({
+      clock,
+      sample: () => ({ ...h.sample(), busy }),
+      collect: () => {
+        collected.push(clock.now());
+        h.collect();
+      },
+      checkEveryMs: 10_000,
+    });
+    h.allocate(15 * MiB); // start-up: committed 35 MiB, 20 live
+    scavenger.start();
+    clock.advance(20_000);
+    expect(collected).toEqual([]); // busy: 15 MiB is under the 32 MiB of the busy rule
+    busy = 0.01;
+    clock.advance(10_000);
+    expect(collected).toEqual([30_000]);
+    h.allocate(10 * MiB); // a small burst later, then idle again: not before 5 minutes
+    clock.advance(200_000);
+    expect(collected).toEqual([30_000]);
+    clock.advance(100_000);
+    expect(collected).toEqual([30_000, 330_000]);
+    scavenger.stop();
   });
 
   it('during a long burst collects at most once per interval', () => {

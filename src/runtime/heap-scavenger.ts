@@ -16,6 +16,11 @@ export interface HeapSample {
   used: number;
   /** Bytes V8 holds committed for the heap. */
   committed: number;
+  /**
+   * The event loop's utilization since the previous sample, 0..1 (Node's ELU); undefined when
+   * unknown. Near 0 means the process is idle: a pause there delays nothing.
+   */
+  busy?: number;
 }
 
 export interface ScavengePolicy {
@@ -23,11 +28,23 @@ export interface ScavengePolicy {
   minReclaimableBytes: number;
   /** At most one collection per this long, so a long burst pays a pause now and then only. */
   minIntervalMs: number;
+  /**
+   * When idle (`busy` at most `idleBusy`), a smaller reclaimable amount is worth it too: after
+   * start-up or a small burst the young generation and swept pages hold 10-30 MiB that nothing
+   * will collect while nothing runs, and a pause then costs no one anything.
+   */
+  idleReclaimableBytes: number;
+  idleBusy: number;
+  /** Idle collections are rarer: a mostly idle manager pays one pause per this long at most. */
+  idleMinIntervalMs: number;
 }
 
 export const DEFAULT_SCAVENGE_POLICY: ScavengePolicy = {
   minReclaimableBytes: 32 * 2 ** 20,
   minIntervalMs: 30_000,
+  idleReclaimableBytes: 8 * 2 ** 20,
+  idleBusy: 0.05,
+  idleMinIntervalMs: 300_000,
 };
 
 /** Pure: whether this sample is worth a memory-reducing collection now. */
@@ -36,8 +53,12 @@ export function shouldScavenge(
   sinceLastMs: number | undefined,
   policy: ScavengePolicy = DEFAULT_SCAVENGE_POLICY,
 ): boolean {
-  if (sinceLastMs !== undefined && sinceLastMs < policy.minIntervalMs) return false;
-  return sample.committed - sample.used >= policy.minReclaimableBytes;
+  const reclaimable = sample.committed - sample.used;
+  const waited = (intervalMs: number): boolean =>
+    sinceLastMs === undefined || sinceLastMs >= intervalMs;
+  if (reclaimable >= policy.minReclaimableBytes) return waited(policy.minIntervalMs);
+  const idle = sample.busy !== undefined && sample.busy <= policy.idleBusy;
+  return idle && reclaimable >= policy.idleReclaimableBytes && waited(policy.idleMinIntervalMs);
 }
 
 export interface ScavengeReport {
@@ -112,11 +133,15 @@ export function processHeapScavenger(
 ): HeapScavenger | undefined {
   const gc = (globalThis as { gc?: GcWithOptions }).gc;
   if (typeof gc !== 'function') return undefined;
+  let since = performance.eventLoopUtilization();
   return new HeapScavenger({
     clock,
     sample: () => {
       const heap = getHeapStatistics();
-      return { used: heap.used_heap_size, committed: heap.total_heap_size };
+      const now = performance.eventLoopUtilization();
+      const busy = performance.eventLoopUtilization(now, since).utilization;
+      since = now;
+      return { used: heap.used_heap_size, committed: heap.total_heap_size, busy };
     },
     collect: () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }),
     ...(onScavenge ? { onScavenge } : {}),

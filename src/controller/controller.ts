@@ -1,6 +1,10 @@
 import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
-import { namespaceOptIn, namespacePath } from '../kube/namespaces.ts';
-import { withTimeout } from '../kube/timeout.ts';
+import {
+  NamespaceClient,
+  namespaceInformer,
+  namespaceLabels,
+  namespaceOptIn,
+} from '../kube/namespaces.ts';
 import { INJECTION_LABEL } from '../webhook/constants.ts';
 import { describeApiError } from '../kube/api-errors.ts';
 import { GROUP, PLURAL, VERSION, type PodIdentityBinding } from '../api/types.ts';
@@ -18,6 +22,7 @@ import type { EventSink } from '../kube/events.ts';
 import {
   logInformerError,
   startResilientInformer,
+  type InformerEvent,
   type ResilientInformer,
 } from '../kube/informer.ts';
 import { KubeServiceAccountStore } from '../kube/service-account-store.ts';
@@ -31,6 +36,7 @@ import type { AccountMapping } from '../api/account-mapping.ts';
 import type { AccountClients } from '../cloud/account-clients.ts';
 import { accountMappingInformer } from '../kube/account-mappings.ts';
 import { AccountRouter } from './account-router.ts';
+import { keysForNamespace } from './namespace-triggers.ts';
 import { BindingReconciler } from './reconciler.ts';
 import { startPodChecks, type PodChecksOptions, type RunningPodChecks } from './pods/wiring.ts';
 import { readsPerCheck, resyncPeriodMs } from './resync.ts';
@@ -63,6 +69,11 @@ export interface BindingControllerOptions {
   bindingSelector?: string | undefined;
   /** A ServiceAccount informer shared with the webhook; started here when not given. */
   serviceAccounts?: ResilientInformer<V1ServiceAccount> | undefined;
+  /**
+   * The metadata-only Namespace informer shared with the webhook (the manager owns it and calls
+   * onNamespaceEvent); started here, with its own events wired, when not given.
+   */
+  namespaces?: ResilientInformer<V1Namespace> | undefined;
   /** Stale-pod detection (and the opt-in restarts); off when not given. */
   podChecks?: PodChecksOptions | undefined;
   /** Roles in other accounts (AccountMapping, docs/adr/0014); absent: the cluster's account only. */
@@ -75,9 +86,9 @@ export interface MultiAccountOptions {
 }
 
 /**
- * Informers (bindings, ServiceAccounts) feed a work queue; workers run the reconciler. Every
- * binding is queued on start (the informer's initial list) and again after each resync period,
- * so drift made in the console is repaired without any Kubernetes event.
+ * Informers (bindings, ServiceAccounts, Namespaces) feed a work queue; workers run the
+ * reconciler. Every binding is queued on start (the informer's initial list) and again after each
+ * resync period, so drift made in the console is repaired without any Kubernetes event.
  */
 export class BindingController {
   readonly #o: BindingControllerOptions;
@@ -85,6 +96,8 @@ export class BindingController {
   readonly #bindings: ResilientInformer<PodIdentityBinding>;
   readonly #serviceAccounts: ResilientInformer<V1ServiceAccount>;
   readonly #ownsServiceAccountInformer: boolean;
+  readonly #namespaces: ResilientInformer<V1Namespace>;
+  readonly #ownsNamespaceInformer: boolean;
   readonly #reconciler: Pick<BindingReconciler, 'reconcile'>;
   readonly #mappings: ResilientInformer<AccountMapping> | undefined;
   readonly #podChecks: RunningPodChecks | undefined;
@@ -148,6 +161,15 @@ export class BindingController {
         onEvent: (_event, sa) => this.onServiceAccountEvent(sa),
         onError: logInformerError(levelled(logger), 'ServiceAccount'),
       });
+    this.#ownsNamespaceInformer = options.namespaces === undefined;
+    this.#namespaces =
+      options.namespaces ??
+      namespaceInformer(kube, {
+        onEvent: (event, ns, previous) => this.onNamespaceEvent(event, ns, previous),
+        onError: logInformerError(levelled(logger), 'Namespace'),
+      });
+    // Every namespace read of a pass (opt-in, routing, pod checks) is a cache read.
+    const namespaces = new NamespaceClient(kube.rest, this.#namespaces);
     this.#podChecks =
       options.podChecks &&
       startPodChecks({
@@ -155,6 +177,7 @@ export class BindingController {
         kube,
         bindings: this.#bindings,
         serviceAccounts: this.#serviceAccounts,
+        namespaces,
         events: options.events,
         logger,
         resyncMs: options.resyncMs,
@@ -170,7 +193,7 @@ export class BindingController {
         new ServiceAccountClient(kube.rest, this.#serviceAccounts),
       ),
       events: options.events,
-      namespaces: namespaceOptIn(kube.rest, INJECTION_LABEL),
+      namespaces: namespaceOptIn(namespaces, INJECTION_LABEL),
       // The first pod verdict rides on the reconciler's own status write (one write, not two).
       ...(this.#podChecks ? { podVerdict: this.#podChecks.verdicts } : {}),
       now: () => new Date(),
@@ -207,7 +230,7 @@ export class BindingController {
         ? new AccountRouter({
             home: deps,
             mappings: () => mappings.list(),
-            namespaceLabels: namespaceLabels(kube),
+            namespaceLabels: namespaceLabels(namespaces),
             accounts: multi.accounts,
             issuerFingerprint: multi.issuerFingerprint,
           })
@@ -232,10 +255,29 @@ export class BindingController {
     }
   }
 
+  /**
+   * Called for Namespace events (also when the informer is shared with the webhook): a label
+   * change re-queues the namespace's bindings, so Ready's opt-in message, the account a mapping
+   * routes them to and the pod verdict follow it now, not at the next resync.
+   */
+  onNamespaceEvent(event: InformerEvent, ns: V1Namespace, previous?: V1Namespace): void {
+    const namespace = ns.metadata?.name ?? '';
+    for (const key of keysForNamespace(
+      event,
+      ns.metadata?.labels,
+      previous?.metadata?.labels,
+      this.#bindings.list(namespace),
+    )) {
+      this.#queue.add(key);
+      this.#podChecks?.enqueue(key);
+    }
+  }
+
   hasSynced(): boolean {
     return (
       this.#bindings.hasSynced() &&
       this.#serviceAccounts.hasSynced() &&
+      this.#namespaces.hasSynced() &&
       (this.#podChecks?.hasSynced() ?? true) &&
       (this.#mappings?.hasSynced() ?? true)
     );
@@ -243,6 +285,8 @@ export class BindingController {
 
   async start(): Promise<void> {
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.start();
+    // Before bindings: the first passes read namespaces from the cache, not one GET each.
+    if (this.#ownsNamespaceInformer) await this.#namespaces.start();
     // Mappings first: a binding reconciled before them would be judged against none.
     await this.#mappings?.start();
     // Pods before bindings: a binding's first pod check should see every pod, not an empty cache.
@@ -289,6 +333,7 @@ export class BindingController {
     await this.#bindings.stop();
     await this.#mappings?.stop();
     if (this.#ownsServiceAccountInformer) await this.#serviceAccounts.stop();
+    if (this.#ownsNamespaceInformer) await this.#namespaces.stop();
   }
 }
 
@@ -301,26 +346,6 @@ export class BindingController {
 export function maxWorkersPerNamespace(concurrency: number): number {
   if (concurrency < 4) return Math.max(1, concurrency);
   return concurrency - Math.max(1, Math.floor(concurrency / 8));
-}
-
-/** A namespace's labels (one bounded GET), undefined when unreadable. */
-function namespaceLabels(
-  kube: KubeConnection,
-): (namespace: string) => Promise<Record<string, string> | undefined> {
-  return async (namespace) => {
-    try {
-      const ns = await withTimeout(
-        kube.rest.get<V1Namespace>(namespacePath(namespace), {
-          signal: AbortSignal.timeout(3000),
-        }),
-        2000,
-        `GET namespace ${namespace}`,
-      );
-      return { ...(ns.metadata?.labels ?? {}) };
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 function errorReason(error: unknown): string {

@@ -14,7 +14,7 @@ type ListPromise<T> = () => Promise<ObjectList<T>>;
 
 /** The part of an informer (ListWatch) this module drives (a seam for unit tests). */
 export interface InformerLike<T> {
-  on(event: 'add' | 'update' | 'delete', callback: (object: T) => void): void;
+  on(event: 'add' | 'update' | 'delete', callback: (object: T, previous?: T) => void): void;
   on(event: 'error', callback: (error?: unknown) => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -49,7 +49,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Trims each object to what is read before it is cached (see ListWatchOptions). */
   project?: (object: T) => T;
   labelSelector?: string;
-  onEvent?: (event: InformerEvent, object: T) => void;
+  /** `previous`: on update, the cached object this one replaced. */
+  onEvent?: (event: InformerEvent, object: T, previous?: T) => void;
   onError?: (error: unknown, retryInMs: number) => void;
   /** Restart backoff bounds; a ListWatch stops for good on any error but a 410 or a timeout. */
   minRetryMs?: number;
@@ -184,7 +185,7 @@ export function startResilientInformer<T extends KubernetesObject>(
     });
   }
   for (const event of ['add', 'update', 'delete'] as const) {
-    informer.on(event, (object: T) => options.onEvent?.(event, object));
+    informer.on(event, (object: T, previous?: T) => options.onEvent?.(event, object, previous));
   }
   informer.on('error', (error?: unknown) => scheduleRestart(error));
 

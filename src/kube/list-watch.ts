@@ -67,7 +67,8 @@ export class ListWatch<T extends KubeObject> {
     this.#options = options;
   }
 
-  on(event: Verb, callback: (object: T) => void): void;
+  /** `update` handlers also get the object it replaced (a handler may diff the two). */
+  on(event: Verb, callback: (object: T, previous?: T) => void): void;
   on(event: 'error', callback: (error?: unknown) => void): void;
   on(event: Verb | 'error', callback: (value: never) => void): void {
     this.#handlers[event].push(callback);
@@ -199,7 +200,7 @@ export class ListWatch<T extends KubeObject> {
     if (existing?.metadata?.resourceVersion === object.metadata?.resourceVersion && existing)
       return;
     inNamespace.set(name, object);
-    this.#emit(existing ? 'update' : 'add', object);
+    this.#emit(existing ? 'update' : 'add', object, existing);
   }
 
   #remove(object: T): void {
@@ -213,8 +214,9 @@ export class ListWatch<T extends KubeObject> {
     this.#emit('delete', object);
   }
 
-  #emit(verb: Verb, object: T): void {
-    for (const handler of this.#handlers[verb]) (handler as (object: T) => void)(object);
+  #emit(verb: Verb, object: T, previous?: T): void {
+    for (const handler of this.#handlers[verb])
+      (handler as (object: T, previous?: T) => void)(object, previous);
   }
 
   #emitError(error: unknown): void {

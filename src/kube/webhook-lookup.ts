@@ -1,8 +1,8 @@
 import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
 import type { IdentityLookup } from '../webhook/ports.ts';
 import type { KubeConnection } from './connect.ts';
-import { startResilientInformer, type ResilientInformer } from './informer.ts';
-import { NamespaceClient } from './namespaces.ts';
+import type { ResilientInformer } from './informer.ts';
+import { NamespaceClient, namespaceInformer } from './namespaces.ts';
 import { ServiceAccountClient, serviceAccountInformer } from './service-accounts.ts';
 
 export interface WebhookLookupOptions {
@@ -14,6 +14,8 @@ export interface WebhookLookupOptions {
    * one cache serves both). Started and stopped here when not given.
    */
   serviceAccounts?: ResilientInformer<V1ServiceAccount>;
+  /** The metadata-only Namespace informer, shared the same way (namespaces.ts). */
+  namespaces?: ResilientInformer<V1Namespace>;
 }
 
 export interface WebhookLookup extends IdentityLookup {
@@ -34,24 +36,17 @@ export async function startWebhookLookup(
   const saInformer =
     options.serviceAccounts ??
     serviceAccountInformer(clients, options.onError ? { onError: options.onError } : {});
-  const nsInformer = startResilientInformer<V1Namespace>({
-    name: 'webhook-namespaces',
-    rest: clients.rest,
-    path: '/api/v1/namespaces',
-    metadataOnly: true,
-    project: (ns) => ({
-      metadata: {
-        name: ns.metadata?.name,
-        resourceVersion: ns.metadata?.resourceVersion,
-        labels: ns.metadata?.labels,
-      },
-    }),
-    ...(options.onError ? { onError: options.onError } : {}),
-  });
+  const ownsNamespaces = options.namespaces === undefined;
+  const nsInformer =
+    options.namespaces ??
+    namespaceInformer(clients, options.onError ? { onError: options.onError } : {});
   const serviceAccounts = new ServiceAccountClient(clients.rest, saInformer);
   const namespaces = new NamespaceClient(clients.rest, nsInformer);
   // Not awaited to completion on failure: the informers retry by themselves, /readyz says when.
-  await Promise.all([ownsServiceAccounts ? saInformer.start() : undefined, nsInformer.start()]);
+  await Promise.all([
+    ownsServiceAccounts ? saInformer.start() : undefined,
+    ownsNamespaces ? nsInformer.start() : undefined,
+  ]);
   return {
     async serviceAccount(namespace, name) {
       const sa = await serviceAccounts.read(namespace, name, timeoutMs);
@@ -71,7 +66,10 @@ export async function startWebhookLookup(
     },
     hasSynced: () => saInformer.hasSynced() && nsInformer.hasSynced(),
     stop: async () => {
-      await Promise.all([ownsServiceAccounts ? saInformer.stop() : undefined, nsInformer.stop()]);
+      await Promise.all([
+        ownsServiceAccounts ? saInformer.stop() : undefined,
+        ownsNamespaces ? nsInformer.stop() : undefined,
+      ]);
     },
   };
 }

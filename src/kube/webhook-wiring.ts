@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { SecureVersion } from 'node:tls';
-import type { V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
 import { CertificateFiles } from '../webhook/certs/files.ts';
 import { ManagedCertificates } from '../webhook/certs/managed.ts';
 import type { CertificateSource } from '../webhook/certs/source.ts';
@@ -47,6 +47,8 @@ export interface PodIdentityWebhookConfig {
   directReadTimeoutMs?: number;
   /** The manager's ServiceAccount informer, shared with the controller. */
   serviceAccounts?: ResilientInformer<V1ServiceAccount>;
+  /** The manager's Namespace informer, shared with the controller. */
+  namespaces?: ResilientInformer<V1Namespace>;
   log?: (
     level: 'info' | 'warn' | 'error',
     message: string,
@@ -78,6 +80,7 @@ export async function startPodIdentityWebhook(
     directReadTimeoutMs: config.directReadTimeoutMs ?? 1000,
     onError: logInformerError(log, 'webhook lookup'),
     ...(config.serviceAccounts ? { serviceAccounts: config.serviceAccounts } : {}),
+    ...(config.namespaces ? { namespaces: config.namespaces } : {}),
   });
   const server = await startWebhookServer({
     port: config.port ?? 9443,

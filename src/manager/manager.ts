@@ -13,6 +13,7 @@ import type { Guardrails } from '../identity/guardrails.ts';
 import { DEFAULT_DENIED_ACTIONS } from '../identity/policy-grants.ts';
 import { connectKube } from '../kube/connect.ts';
 import { logInformerError } from '../kube/informer.ts';
+import { namespaceInformer } from '../kube/namespaces.ts';
 import { serviceAccountInformer } from '../kube/service-accounts.ts';
 import { KubeEventSink } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
@@ -162,8 +163,18 @@ export async function startManager(
   let serviceAccountsStarted: Promise<void> | undefined;
   const startServiceAccounts = (): Promise<void> =>
     (serviceAccountsStarted ??= serviceAccounts.start());
+  // One metadata-only Namespace cache the same way: the webhook's opt-in and override labels,
+  // and the controller's Ready message, account routing and pod checks. Its label changes
+  // re-queue the namespace's bindings (a no-op until the controller runs).
+  const namespaces = namespaceInformer(kube, {
+    onEvent: (event, ns, previous) => controller.onNamespaceEvent(event, ns, previous),
+    onError: logInformerError(levelled(logger), 'Namespace'),
+  });
+  let namespacesStarted: Promise<void> | undefined;
+  const startNamespaces = (): Promise<void> => (namespacesStarted ??= namespaces.start());
   const controller = new BindingController({
     serviceAccounts,
+    namespaces,
     kube,
     cluster,
     guardrails,
@@ -197,17 +208,18 @@ export async function startManager(
 
   let webhook: PodIdentityWebhook | undefined;
   if (config.webhook) {
-    await startServiceAccounts();
+    await Promise.all([startServiceAccounts(), startNamespaces()]);
     webhook = await startPodIdentityWebhook(kube, metrics.registry, {
       ...webhookConfig(config, cluster, logger),
       serviceAccounts,
+      namespaces,
     });
   }
   health.addReadyCheck('webhook-serving', () => webhook === undefined || webhook.server.isReady());
 
   const startController = async (): Promise<void> => {
     controllerRunning = true;
-    await startServiceAccounts();
+    await Promise.all([startServiceAccounts(), startNamespaces()]);
     await controller.start();
     logger.info('controller started');
   };
@@ -260,6 +272,7 @@ export async function startManager(
       await elector?.stop(true);
       await webhook?.stop();
       if (serviceAccountsStarted) await serviceAccounts.stop();
+      if (namespacesStarted) await namespaces.stop();
       await metricsServer?.close();
       await health.close();
       logger.info('manager stopped');

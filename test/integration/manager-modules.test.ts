@@ -77,8 +77,17 @@ describe('what the manager process loads', () => {
         },
         30_000,
       );
-      const readyz = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`);
-      expect(readyz.status).toBe(200);
+      // Ready can come before /readyz: on a fresh apiserver the AccountMapping watch's first LIST
+      // may get 429 "storage is (re)initializing" and retry about 0.5 s later (seen on main too).
+      const readyz = await eventually(
+        '/readyz 200',
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`);
+          return response.status === 200 ? response.status : undefined;
+        },
+        10_000,
+      );
+      expect(readyz).toBe(200);
     } finally {
       replica.child.kill('SIGTERM');
       await replica.exited;

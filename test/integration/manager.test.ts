@@ -100,7 +100,7 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
     expect(await follower.exited).toBe(0);
   });
 
-  it('serves the webhook and runs the controller over one shared ServiceAccount cache', async () => {
+  it('serves the webhook and runs the controller over shared ServiceAccount and Namespace caches', async () => {
     // Files mode: managed mode would write the caBundle of the shared
     // MutatingWebhookConfiguration that the webhook-rbac suite uses at the same time.
     const certDir = mkdtempSync(join(tmpdir(), 'rrsa-mgr-certs-'));
@@ -201,6 +201,39 @@ describe('rrsa-operator manager (child processes, real apiserver, emulator)', ()
       const review = JSON.parse(answer.body) as { response: { patch?: string } };
       const patch = Buffer.from(review.response.patch ?? '', 'base64').toString();
       expect(patch).toContain(`acs:ram::${emulator.accountId}:role/${expected}`);
+
+      // One Namespace cache for both too: labelling the namespace for injection reaches the
+      // controller as that informer's event (the resync is minutes away), so Ready drops its
+      // opt-in hint at once.
+      const readyMessage = async () =>
+        (
+          await kubectl(cp.kubeconfigPath, [
+            'get',
+            'pib',
+            'three',
+            '-n',
+            ns,
+            '-o',
+            'jsonpath={.status.conditions[?(@.type=="Ready")].message}',
+          ])
+        ).stdout;
+      expect(await readyMessage()).toContain('is not labelled');
+      await kubectl(cp.kubeconfigPath, [
+        'label',
+        'namespace',
+        ns,
+        'pod-identity.alibabacloud.com/injection=on',
+      ]);
+      await eventually(
+        'Ready without the opt-in hint',
+        async () => {
+          const message = await readyMessage();
+          return message.includes('can assume') && !message.includes('is not labelled')
+            ? true
+            : undefined;
+        },
+        15_000,
+      );
     } finally {
       replica.child.kill('SIGTERM');
       expect(await replica.exited).toBe(0);

@@ -46,6 +46,7 @@ const run = uniqueName('ma');
 const clusterId = run;
 const RUN_LABEL = 'rrsa-multi-account-test';
 const mappingName = uniqueName('team');
+const selectorMappingName = uniqueName('team-tier');
 const namespaces: string[] = [];
 let emulator: Emulator;
 let controller: BindingController;
@@ -226,7 +227,7 @@ afterAll(async () => {
   await controller?.stop();
   await uninstallWebhook(cp.kubeconfigPath, webhookName);
   await webhook?.stop();
-  await k(['delete', 'accountmapping', mappingName, '--ignore-not-found']);
+  await k(['delete', 'accountmapping', mappingName, selectorMappingName, '--ignore-not-found']);
   if (namespaces.length > 0) await k(['delete', 'namespace', ...namespaces, '--wait=false']);
   await emulator?.stop();
 });
@@ -384,5 +385,53 @@ describe('a binding in a mapped namespace', () => {
       new $Ims.GetOIDCProviderRequest({ OIDCProviderName: `ack-rrsa-${clusterId}` }),
     );
     expect(provider.body?.OIDCProvider?.issuerUrl).toBe(cp.issuer);
+  });
+});
+
+describe('a namespace relabelled into a selector mapping', () => {
+  it('re-routes its binding at once, not at the resync (the Namespace cache re-queues it)', async () => {
+    const tier = uniqueName('tier');
+    // The mapping first: its own change re-queues every binding, which must not be what we see.
+    await k(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'rrsa.dev/v1alpha1',
+        kind: 'AccountMapping',
+        metadata: { name: selectorMappingName },
+        spec: {
+          accountId: TEAM,
+          managementRoleName: 'rrsa-manager',
+          namespaceSelector: { matchLabels: { [`${RUN_LABEL}-tier`]: tier } },
+        },
+      }),
+    );
+    const ns = await namespace('team-c');
+    await applyBinding(ns);
+    const home = await waitForReason(ns, 'Bound');
+    expect(home.accountId).toBe(emulator.accountId);
+
+    // Labelled into the mapping: the role now belongs in the team account, but it lives at home,
+    // so the binding stalls (nothing moved). 20 s is well inside the 60 s resync of its last pass.
+    await k(['label', 'namespace', ns, `${RUN_LABEL}-tier=${tier}`]);
+    const moved = await eventually(
+      'AccountChanged after the label',
+      async () => {
+        const st = await status(ns);
+        return condition(st, 'Ready')?.reason === 'AccountChanged' ? st : undefined;
+      },
+      20_000,
+    );
+    expect(condition(moved, 'Ready')?.message).toContain(`account ${TEAM}`);
+    // And back: the label removed, it is Bound at home again.
+    await k(['label', 'namespace', ns, `${RUN_LABEL}-tier-`]);
+    const back = await eventually(
+      'Bound after the label is removed',
+      async () => {
+        const st = await status(ns);
+        return condition(st, 'Ready')?.reason === 'Bound' ? st : undefined;
+      },
+      20_000,
+    );
+    expect(back.accountId).toBe(emulator.accountId);
   });
 });

@@ -23,6 +23,8 @@ const webhookName = uniqueName('rrsa-stale-pods');
 const namespaces: string[] = [];
 let env: OperatorEnv;
 let webhook: PodIdentityWebhook;
+/** Every GET the controllers sent, by path (counted at their REST clients). */
+const gets: string[] = [];
 
 const k = async (args: string[], input?: string): Promise<string> =>
   (await kubectl(cp.kubeconfigPath, args, input === undefined ? {} : { input })).stdout;
@@ -51,7 +53,17 @@ async function deployment(ns: string): Promise<{
 }
 
 beforeAll(async () => {
-  env = await startOperatorEnv({ resyncMs: 3000, podChecks: { allowPodRestart: true } });
+  env = await startOperatorEnv({
+    resyncMs: 3000,
+    podChecks: { allowPodRestart: true },
+    onRest: (rest) => {
+      const get = rest.get.bind(rest);
+      rest.get = <T>(path: string, options?: Parameters<typeof get>[1]): Promise<T> => {
+        gets.push(path);
+        return get<T>(path, options);
+      };
+    },
+  });
   await k(['apply', '-k', 'config/pod-restart']);
   const operatorNs = await newNamespace('rrsa-sp-operator', false);
   webhook = await startTestWebhook({
@@ -213,5 +225,10 @@ describe('pods running with a stale identity (real control plane + emulator)', (
       'jsonpath={range .items[*]}{.reason}{"\\n"}{end}',
     ]);
     expect(events.split('\n').filter((r) => r === 'WorkloadRestarted')).toHaveLength(1);
+    // Every pass of the pod checks, pod verdicts and reconciles (resyncs every 3 s, with pods)
+    // read the namespace from the shared cache (ADR 0020): not one GET each.
+    const namespaceGets = gets.filter((path) => path === `/api/v1/namespaces/${ns}`).length;
+    console.log(`namespace GETs over the test: ${namespaceGets}`);
+    expect(namespaceGets).toBeLessThanOrEqual(1);
   });
 });

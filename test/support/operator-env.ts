@@ -12,6 +12,7 @@ import {
 import { DEFAULT_GUARDRAILS, type Guardrails } from '../../src/identity/guardrails.ts';
 import { createKubeClients, loadKubeConfig, type KubeClients } from '../../src/kube/client.ts';
 import { KubeEventSink } from '../../src/kube/events.ts';
+import type { KubeRest } from '../../src/kube/rest.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { cloudCallHooks, createControllerMetrics } from '../../src/runtime/metrics.ts';
 import { TokenBucket } from '../../src/runtime/rate-limiter.ts';
@@ -43,6 +44,8 @@ export interface OperatorEnvOptions {
   concurrency?: number;
   /** Turns the stale-pod checks on (with --allow-pod-restart as given). */
   podChecks?: { allowPodRestart: boolean };
+  /** Sees each controller's REST client before it starts (a test may count its requests). */
+  onRest?: (rest: KubeRest) => void;
 }
 
 /**
@@ -91,6 +94,7 @@ export async function startOperatorEnv(options: OperatorEnvOptions = {}): Promis
   let metrics = createControllerMetrics();
   const makeController = () => {
     const kube = createKubeClients(loadKubeConfig(operatorKubeconfig));
+    options.onRest?.(kube.rest);
     metrics = createControllerMetrics();
     const limiter = new TokenBucket({ qps: options.ramQps ?? 200, burst: 50 });
     return new BindingController({

@@ -71,8 +71,8 @@ interface Tally {
  * One pass over the pods of one binding's ServiceAccount: classify them against what the webhook
  * would inject now (pure), name their workloads, restart the ones it may (once per identity,
  * within a cluster-wide budget), then write status.pods and PodsCurrent once, only if changed,
- * with one Event per transition. Reads pods and ServiceAccounts from caches only, so pod churn
- * costs no RAM call and no apiserver read beyond one namespace GET.
+ * with one Event per transition. Reads pods, ServiceAccounts and the namespace from caches (the
+ * namespace with a direct GET only on a miss), so pod churn costs no RAM call and no apiserver read.
  */
 export class PodChecks {
   readonly #deps: PodChecksDeps;

@@ -1,18 +1,16 @@
-import type { V1Namespace, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1ServiceAccount } from '@kubernetes/client-node';
 import type { PodIdentityBinding } from '../../api/types.ts';
 import {
   BY_SERVICE_ACCOUNT,
   KubeBindingStore,
   serviceAccountKey,
 } from '../../kube/binding-store.ts';
-import { isNotFound } from '../../kube/api-status.ts';
 import type { KubeConnection } from '../../kube/connect.ts';
-import { namespacePath } from '../../kube/namespaces.ts';
+import type { NamespaceClient } from '../../kube/namespaces.ts';
 import type { EventSink } from '../../kube/events.ts';
 import { logInformerError, type ResilientInformer } from '../../kube/informer.ts';
 import type { PodView } from '../../kube/pod-view.ts';
 import { podInformer, PODS_BY_SERVICE_ACCOUNT, WorkloadClient } from '../../kube/pods.ts';
-import { withTimeout } from '../../kube/timeout.ts';
 import { levelled, type Logger } from '../../runtime/logger.ts';
 import type { BackoffOptions } from '../../runtime/workqueue.ts';
 import type { InjectionConfig } from '../../webhook/config.ts';
@@ -47,6 +45,8 @@ export function startPodChecks(
     kube: KubeConnection;
     bindings: ResilientInformer<PodIdentityBinding>;
     serviceAccounts: ResilientInformer<V1ServiceAccount>;
+    /** Over the shared Namespace cache (a direct GET only on a miss). */
+    namespaces: NamespaceClient;
     events: EventSink;
     logger: Logger;
     resyncMs: number;
@@ -54,7 +54,12 @@ export function startPodChecks(
     backoff?: BackoffOptions | undefined;
   },
 ): RunningPodChecks {
-  const { kube, bindings, serviceAccounts } = options;
+  const { kube, bindings, serviceAccounts, namespaces } = options;
+  // The namespace's labels, as the webhook reads them; undefined when it is gone.
+  const namespace = async (name: string): Promise<Namespace | undefined> => {
+    const ns = await namespaces.read(name, 5000);
+    return ns ? { metadata: { name, labels: ns.labels } } : undefined;
+  };
   const serviceAccount = (namespace: string, name: string): ServiceAccount | undefined => {
     const sa = serviceAccounts.get(name, namespace);
     return sa
@@ -64,7 +69,7 @@ export function startPodChecks(
   const checks = new PodChecks({
     bindings: new KubeBindingStore(kube.rest, bindings),
     serviceAccount,
-    namespace: (name) => readNamespace(kube, name),
+    namespace,
     pods: {
       ofServiceAccount: (ns, sa) =>
         pods.byIndex(PODS_BY_SERVICE_ACCOUNT, serviceAccountKey(ns, sa)),
@@ -105,7 +110,7 @@ export function startPodChecks(
           pods.byIndex(PODS_BY_SERVICE_ACCOUNT, serviceAccountKey(ns, sa)),
         hasSynced: () => pods.hasSynced(),
       },
-      namespace: (name) => readNamespace(kube, name),
+      namespace,
       injection: options.injection,
       serviceAccount,
     }),
@@ -118,19 +123,4 @@ export function startPodChecks(
       await pods.stop();
     },
   };
-}
-
-/** The namespace's labels, as the webhook reads them; undefined when it is gone. */
-async function readNamespace(kube: KubeConnection, name: string): Promise<Namespace | undefined> {
-  try {
-    const ns = await withTimeout(
-      kube.rest.get<V1Namespace>(namespacePath(name), { signal: AbortSignal.timeout(6000) }),
-      5000,
-      `GET namespace ${name}`,
-    );
-    return { metadata: { name, labels: { ...(ns.metadata?.labels ?? {}) } } };
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
 }

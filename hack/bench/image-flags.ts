@@ -20,3 +20,15 @@ export function imageNodeFlags(): string[] {
 export function nodeArgsFrom(value: string | undefined): string[] {
   return (value ?? imageNodeFlags().join(' ')).split(' ').filter(Boolean);
 }
+
+/**
+ * The environment the image's final stage sets (`ENV NAME=value` lines after the last FROM), for
+ * the settings that change how the process behaves, such as MALLOC_ARENA_MAX.
+ */
+export function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(import.meta.dirname, '..', '..', 'Dockerfile'), 'utf8');
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const env: Record<string, string> = {};
+  for (const m of finalStage.matchAll(/^ENV ([A-Z_][A-Z0-9_]*)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+  return env;
+}

@@ -14,7 +14,7 @@ import {
   startBenchEnv,
   tcpConnectionsTo,
 } from './env.ts';
-import { nodeArgsFrom } from './image-flags.ts';
+import { imageEnv, nodeArgsFrom } from './image-flags.ts';
 import { heapFigures, heapSnapshot, Inspector, smapsGroups, smapsRollup } from './mem-diag.ts';
 
 const USAGE = `usage: npm run bench:memory -- [flags]
@@ -31,10 +31,11 @@ gives the idle figure.
   --node-options S       NODE_OPTIONS for the manager, e.g. '--max-old-space-size=256' to run as
                          under a container memory limit (default none)
   --node-args S          space-separated node flags before the script, for V8 flags Node does not
-                         take from NODE_OPTIONS (default: those of the Dockerfile's ENTRYPOINT,
-                         none today; '' for none), e.g. '--optimize-for-size'
-The manager gets the environment of this process, so MALLOC_ARENA_MAX=... npm run bench:memory
-measures glibc malloc settings.
+                         take from NODE_OPTIONS (default: those of the Dockerfile's ENTRYPOINT;
+                         '' for none), e.g. '--optimize-for-size'
+The manager gets the environment the image's final stage sets (ENV lines: MALLOC_ARENA_MAX, ...),
+overridden by this process's, so MALLOC_ARENA_MAX=... npm run bench:memory measures other glibc
+malloc settings.
   --settle S             seconds to wait after the last status write before measuring
                          (default 5); RSS is also read every 5 s while waiting, and its low printed
   --diagnose yes|no      after the figures above, break the settled manager's memory down
@@ -93,18 +94,12 @@ log(
   `created ${serviceAccounts} ServiceAccounts and ${bindings} bindings in ${Date.now() - started} ms`,
 );
 
-// What the image runs: compiled JavaScript (running src/*.ts would add Node's type-stripping
-// WebAssembly memory, which no deployment carries).
+// What the image runs: the product bundle, built as the Dockerfile builds it (running src/*.ts
+// would add Node's type-stripping WebAssembly memory, which no deployment carries).
 const dist = join(root, '.cache', 'bench-memory', 'dist');
 execFileSync(
   join(root, 'node_modules', '.bin', 'node'),
-  [
-    join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-    '-p',
-    'tsconfig.build.json',
-    '--outDir',
-    dist,
-  ],
+  [join(root, 'hack', 'build.ts'), '--outdir', dist],
   { cwd: root, stdio: 'inherit' },
 );
 const port = await findFreePort();
@@ -124,6 +119,7 @@ const manager = spawn(
   {
     cwd: root,
     env: {
+      ...imageEnv(),
       ...process.env,
       ...env.managerEnv(),
       RRSA_LOG_LEVEL: 'error',
@@ -172,7 +168,7 @@ const space = (name: string, kind: 'used' | 'total') =>
 const flags = [
   nodeOptions && `NODE_OPTIONS=${nodeOptions}`,
   nodeArgs.length > 0 && `node ${nodeArgs.join(' ')}`,
-  process.env.MALLOC_ARENA_MAX && `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}`,
+  `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? imageEnv().MALLOC_ARENA_MAX ?? 'unset'}`,
   process.env.MALLOC_TRIM_THRESHOLD_ &&
     `MALLOC_TRIM_THRESHOLD_=${process.env.MALLOC_TRIM_THRESHOLD_}`,
 ].filter(Boolean);

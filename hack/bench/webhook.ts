@@ -8,19 +8,14 @@
 // webhook's CPU column shows (well below 100% means the client, not the webhook, is saturated).
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:https';
-import { Registry } from 'prom-client';
-import {
-  createCertificateAuthority,
-  issueCertificate,
-  type CertifiedKey,
-} from '../../src/webhook/certs/pki.ts';
-import { staticCertificates } from '../../src/webhook/certs/source.ts';
-import { defaultInjectionConfig } from '../../src/webhook/config.ts';
-import type { IdentityLookup } from '../../src/webhook/ports.ts';
-import { startWebhookServer } from '../../src/webhook/server.ts';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { podCreateReview } from '../../devenv/admission-review.ts';
-import { nodeArgsFrom } from './image-flags.ts';
+import { createCertificateAuthority, issueCertificate } from '../../src/webhook/certs/pki.ts';
+import { imageEnv, nodeArgsFrom } from './image-flags.ts';
 import { machineLine } from './machine.ts';
+import { smapsGroups } from './mem-diag.ts';
+import type { Ready, Stats } from './webhook-server.ts';
 
 const USAGE = `usage: npm run bench:webhook [-- --help]
 Admission throughput and latency of the pod identity webhook over TLS with keep-alive: the
@@ -41,21 +36,6 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 
-interface Ready {
-  port: number;
-  caPem: string;
-  path: string;
-}
-interface Stats {
-  cpuMicros: number;
-  rss: number;
-  /** V8 heap in use and committed (old + young + code + large objects). */
-  heapUsed: number;
-  heapTotal: number;
-  /** Buffers and other memory V8 accounts outside its heap (socket and TLS buffers). */
-  external: number;
-}
-
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const LEVELS = [1, 8, 32, 64];
 
@@ -64,63 +44,6 @@ const PROCESSES = Number(argValue('--processes') ?? 1);
 function argValue(flag: string): string | undefined {
   const at = process.argv.indexOf(flag);
   return at < 0 ? undefined : process.argv[at + 1];
-}
-
-async function serve(): Promise<void> {
-  // The certificate comes from the parent: every process serves the same one.
-  const { ca, cert } = JSON.parse(process.env.BENCH_CERTS!) as {
-    ca: CertifiedKey;
-    cert: CertifiedKey;
-  };
-  const lookup: IdentityLookup = {
-    serviceAccount: (namespace, name) =>
-      Promise.resolve({
-        metadata: {
-          name,
-          namespace,
-          annotations: { 'pod-identity.alibabacloud.com/role-name': 'bench-role' },
-        },
-      }),
-    namespace: (name) =>
-      Promise.resolve({
-        metadata: { name, labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
-      }),
-    hasSynced: () => true,
-  };
-  const server = await startWebhookServer({
-    host: '127.0.0.1',
-    port: Number(argValue('--port') ?? 0),
-    reusePort: PROCESSES > 1,
-    certificates: staticCertificates(cert),
-    lookup,
-    registry: new Registry(),
-    injection: defaultInjectionConfig({
-      accountId: '1234567890123456',
-      clusterId: 'c0123456789abcdef0123456789abcdef',
-      stsEnv: { enabled: true, region: 'cn-hangzhou', vpcEndpoint: true },
-    }),
-    missingServiceAccount: 'admit',
-  });
-  process.on('message', (message) => {
-    if (message === 'stats') {
-      const cpu = process.cpuUsage();
-      const memory = process.memoryUsage();
-      process.send!({
-        cpuMicros: cpu.user + cpu.system,
-        rss: memory.rss,
-        heapUsed: memory.heapUsed,
-        heapTotal: memory.heapTotal,
-        external: memory.external,
-      } satisfies Stats);
-    } else if (message === 'stop') {
-      void server.close().then(() => process.exit(0));
-    }
-  });
-  process.send!({
-    port: server.port,
-    caPem: ca.certPem,
-    path: new URL(server.url).pathname,
-  } satisfies Ready);
 }
 
 function demoPod(): unknown {
@@ -293,12 +216,13 @@ async function main(): Promise<void> {
   const nodeArgs = nodeArgsFrom(at > 0 ? (process.argv[at + 1] ?? '') : undefined);
   const ca = createCertificateAuthority('bench-ca');
   const cert = issueCertificate(ca, { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
-  const env = { ...process.env, BENCH_CERTS: JSON.stringify({ ca, cert }) };
+  const env = { ...imageEnv(), ...process.env, BENCH_CERTS: JSON.stringify({ ca, cert }) };
+  const server = await bundledServer();
   const start = async (extra: string[]) => {
-    const child = fork(import.meta.filename, ['--serve', ...extra], {
+    const child = fork(server, ['--serve', ...extra], {
       stdio: 'inherit',
       env,
-      execArgv: [...process.execArgv, ...nodeArgs],
+      execArgv: nodeArgs,
     });
     const ready = await new Promise<Ready>((resolve) =>
       child.once('message', (m) => resolve(m as Ready)),
@@ -327,8 +251,38 @@ async function main(): Promise<void> {
     console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU  w.RSS  heap u/c   ext');
     for (const concurrency of LEVELS) console.log(await level(child, ready, body, concurrency));
   }
+  // Where the last level's RSS is (the large pod at the highest concurrency), by allocator.
+  for (const c of children) {
+    const { groups } = smapsGroups(c.pid!);
+    console.log(
+      `\nserver pid ${c.pid} RSS by allocator (MiB): ` +
+        groups.map(([kind, g]) => `${kind} ${g.rss.toFixed(1)}`).join(', '),
+    );
+  }
   for (const c of children) c.send('stop');
 }
 
-if (process.argv.includes('--serve')) await serve();
-else await main();
+/**
+ * This file with the webhook it imports, bundled and minified as hack/build.ts bundles the product
+ * (running src/*.ts would add Node's type-stripping WebAssembly memory to the server's RSS, which
+ * no deployment carries).
+ */
+async function bundledServer(): Promise<string> {
+  const outfile = join(import.meta.dirname, '..', '..', '.cache', 'bench-webhook', 'webhook.mjs');
+  await build({
+    entryPoints: [join(import.meta.dirname, 'webhook-server.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    minify: true,
+    logLevel: 'warning',
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+  });
+  return outfile;
+}
+
+await main();

@@ -5,7 +5,7 @@
 #             minbase root file system + the pinned Node 24 binary + npm (docs/adr/0012)
 #   pause:    hack/node/pause (Go, static) as each pod's sandbox
 #   operator: the repository's Dockerfile, built as a user would (`buildah bud`)
-#   demo:     the operator image + hack/node/demo/demo.mjs (the ACK demo's application)
+#   demo:     the operator image's Node + hack/node/demo/demo.mjs bundled with its SDKs (the ACK demo)
 # The base and pause images are cached (keyed by their inputs); the operator and demo images are
 # rebuilt each time over buildah's layer cache.
 set -euo pipefail
@@ -77,8 +77,16 @@ fi
 start=$(date +%s)
 "${B[@]}" "${bud[@]}" -t "$OPERATOR_TAG" -f "$root/Dockerfile" "$root" >"$out/operator-build.log" 2>&1 \
   || { tail -30 "$out/operator-build.log" >&2; exit 1; }
-"${B[@]}" "${bud[@]}" -t "$DEMO_TAG" -f "$here/demo/Dockerfile" --build-arg "OPERATOR_IMAGE=$OPERATOR_TAG" "$here/demo" \
-  >"$out/demo-build.log" 2>&1 || { tail -30 "$out/demo-build.log" >&2; exit 1; }
+# The demo brings its own SDKs, bundled into its one file (the operator image has no node_modules:
+# its product is a bundle too).
+demo_ctx=$(mktemp -d)
+cp "$here/demo/Dockerfile" "$demo_ctx/"
+"$root/node_modules/.bin/esbuild" "$here/demo/demo.mjs" --bundle --platform=node --target=node24 \
+  --format=esm --log-level=warning --outfile="$demo_ctx/demo.mjs" \
+  "--banner:js=import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+"${B[@]}" "${bud[@]}" -t "$DEMO_TAG" -f "$demo_ctx/Dockerfile" --build-arg "OPERATOR_IMAGE=$OPERATOR_TAG" "$demo_ctx" \
+  >"$out/demo-build.log" 2>&1 || { tail -30 "$out/demo-build.log" >&2; rm -rf "$demo_ctx"; exit 1; }
+rm -rf "$demo_ctx"
 echo "images.sh: built $OPERATOR_TAG and $DEMO_TAG in $(( $(date +%s) - start ))s" >&2
 
 for tag in "$PAUSE_TAG" "$OPERATOR_TAG" "$DEMO_TAG"; do

@@ -14,10 +14,12 @@ import {
   type CertificateSource,
   type ServingCertificate,
 } from './certs/source.ts';
+import { AdmissionGate } from './admission-gate.ts';
 import { createWebhookMetrics, type AdmissionOutcome, type WebhookMetrics } from './metrics.ts';
 import type { EventSink, IdentityLookup } from './ports.ts';
 
 export const MUTATE_PATH = '/mutate-v1-pod';
+export const DEFAULT_MAX_CONCURRENT_ADMISSIONS = 8;
 
 export interface WebhookServerOptions extends AdmissionOptions {
   /** Default 0.0.0.0; tests and the benchmark use 127.0.0.1. */
@@ -31,6 +33,11 @@ export interface WebhookServerOptions extends AdmissionOptions {
   reusePort?: boolean;
   /** Default TLSv1.2; TLSv1.3 for clusters whose apiserver supports it (all current ones do). */
   minTlsVersion?: SecureVersion;
+  /**
+   * Admissions in progress at once (body read, decided, answered); more wait their turn unread
+   * (AdmissionGate). Default 8: one thread gains nothing from more, and each holds memory.
+   */
+  maxConcurrentAdmissions?: number;
   /** AdmissionReview bodies above this are refused with 413. Default 4 MiB (etcd's object limit is 1.5 MiB; a review holds the object once for CREATE). */
   maxBodyBytes?: number;
   certificates: CertificateSource;
@@ -74,6 +81,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const minVersion = options.minTlsVersion ?? 'TLSv1.2';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const log = options.log ?? (() => undefined);
+  const gate = new AdmissionGate(
+    options.maxConcurrentAdmissions ?? DEFAULT_MAX_CONCURRENT_ADMISSIONS,
+  );
 
   const tlsOptions = (
     cert: ServingCertificate,
@@ -122,6 +132,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     if (path !== MUTATE_PATH) return send(res, 404, { error: `no route ${path}` });
     const started = process.hrtime.bigint();
     let outcome: AdmissionOutcome = 'BadRequest';
+    const leave = await gate.enter();
+    // The slot is held until the answer is handed to the socket (or the connection is gone), so
+    // response buffers count too.
+    res.once('finish', leave);
+    res.once('close', leave);
     try {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
       const type = req.headers['content-type'] ?? '';

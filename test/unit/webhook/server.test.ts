@@ -380,6 +380,59 @@ function tlsVersion(
   });
 }
 
+describe('admission server concurrency', () => {
+  it('runs at most maxConcurrentAdmissions at once; the rest wait in order, probes do not', async () => {
+    const lookup = new MemoryLookup();
+    lookup.namespaces.set('shop', {
+      metadata: { name: 'shop', labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
+    });
+    // Each ServiceAccount read blocks until the test lets it go, so admissions pile up.
+    const pending: (() => void)[] = [];
+    let reads = 0;
+    lookup.serviceAccount = () => {
+      reads++;
+      return new Promise((resolve) => pending.push(() => resolve(undefined)));
+    };
+    const server = await startWebhookServer({
+      host: '127.0.0.1',
+      port: 0,
+      certificates: { current: () => serving, subscribe: () => () => undefined },
+      lookup,
+      registry: new Registry(),
+      injection: defaultInjectionConfig({ accountId: '1', clusterId: 'c' }),
+      missingServiceAccount: 'admit',
+      maxConcurrentAdmissions: 2,
+    });
+    try {
+      const answered: number[] = [];
+      const calls = [0, 1, 2].map((i) =>
+        call(server, { body: review(pod) }).then((reply) => {
+          answered.push(i);
+          return reply;
+        }),
+      );
+      const until = async (check: () => boolean): Promise<void> => {
+        for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await until(() => reads === 2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(reads).toBe(2); // the third waits at the gate, its body unread
+      expect((await call(server, { method: 'GET', path: '/healthz' })).status).toBe(200);
+      pending.shift()!();
+      await until(() => reads === 3);
+      expect(reads).toBe(3); // one answered: the third gets its slot
+      pending.splice(0).forEach((release) => release());
+      await until(() => pending.length > 0);
+      pending.splice(0).forEach((release) => release());
+      const replies = await Promise.all(calls);
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(answered).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('admission server TLS', () => {
   const lookup = new MemoryLookup();
   const options = (extra: Partial<WebhookServerOptions>): WebhookServerOptions => ({

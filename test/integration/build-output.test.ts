@@ -159,6 +159,26 @@ describe('Dockerfile build stage output', () => {
         'tsconfig.json',
       ].sort(),
     );
+    // ...and none of it is left out of the context by .dockerignore (the last matching line wins).
+    const ignore = (await readFile(join(root, '.dockerignore'), 'utf8'))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    const matches = (pattern: string, path: string): boolean =>
+      pattern.startsWith('*.')
+        ? path.endsWith(pattern.slice(1))
+        : path === pattern || path.startsWith(`${pattern}/`);
+    const ignored = (path: string): boolean =>
+      ignore.reduce(
+        (out, line) =>
+          line.startsWith('!')
+            ? matches(line.slice(1), path)
+              ? false
+              : out
+            : matches(line, path) || out,
+        false,
+      );
+    expect(copied.filter(ignored)).toEqual([]);
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(finalStage).toMatch(/^USER \d+:\d+$/m);
     // The bundle is all the final stage needs: no node_modules (ADR 0021).

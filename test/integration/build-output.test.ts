@@ -36,7 +36,14 @@ const TOOLING = /^(packages|devenv|hack|test)\/|emulator|sandbox/;
 
 interface Metafile {
   inputs: Record<string, unknown>;
-  outputs: Record<string, { entryPoint?: string; imports: { path: string; kind: string }[] }>;
+  outputs: Record<
+    string,
+    {
+      entryPoint?: string;
+      imports: { path: string; kind: string }[];
+      inputs?: Record<string, unknown>;
+    }
+  >;
 }
 
 /** The package an input path under node_modules/ belongs to (scoped names whole). */
@@ -117,6 +124,35 @@ describe('Dockerfile build stage output', () => {
     const emitted = (await files(outDir)).map((f) => relative(outDir, f));
     expect(emitted).toContain('package.json');
     expect(emitted.filter((f) => TOOLING.test(f))).toEqual([]);
+  });
+
+  /** The inputs of an entry's chunk and of every chunk it imports statically (loaded at once). */
+  function startupInputs(entryPoint: string): string[] {
+    const outputs = Object.entries(metafile.outputs).filter(([f]) => !f.endsWith('.map'));
+    const byPath = new Map(outputs.map(([f, o]) => [resolve(root, f), o]));
+    const loaded = new Set<string>();
+    const pending = outputs
+      .filter(([, o]) => o.entryPoint === entryPoint)
+      .map(([f]) => resolve(root, f));
+    while (pending.length > 0) {
+      const file = pending.pop()!;
+      if (loaded.has(file)) continue;
+      loaded.add(file);
+      for (const i of byPath.get(file)?.imports ?? [])
+        if (i.kind === 'import-statement' && byPath.has(resolve(root, i.path)))
+          pending.push(resolve(root, i.path));
+    }
+    return [...loaded].flatMap((f) => Object.keys(byPath.get(f)!.inputs ?? {}));
+  }
+
+  it('loads neither the doctor nor client-node when the manager starts (dynamic imports only)', () => {
+    const manager = startupInputs('src/manager/command.ts');
+    expect(manager).toContain('src/manager/manager.ts');
+    const unwanted = (i: string): boolean =>
+      i.startsWith('src/doctor/') || packageOf(i) === '@kubernetes/client-node';
+    expect(manager.filter(unwanted)).toEqual([]);
+    // The walk does see client-node where it is loaded at start-up: the doctor's chunks.
+    expect(startupInputs('src/doctor/command.ts').some(unwanted)).toBe(true);
   });
 
   it('runs: the entrypoint prints its usage and rejects an unknown command', async () => {

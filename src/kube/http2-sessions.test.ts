@@ -1,9 +1,10 @@
-import { createSecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import { connect, createSecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createCertificateAuthority, issueCertificate } from '../webhook/certs/pki.ts';
+import { pingSession } from './http2-sessions.ts';
 import { KubeRest, type KubeTransport } from './rest.ts';
 
 const ca = createCertificateAuthority('test-ca');
@@ -199,3 +200,28 @@ async function eventually(check: () => void, ms = 3000): Promise<void> {
     }
   }
 }
+
+describe('pingSession', () => {
+  it('sends a PING on a live session, and neither throws nor sends on a destroyed one', async () => {
+    const server = await h2Server(apiserver);
+    const session = connect(`https://127.0.0.1:${server.port}`, { ca: ca.certPem });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('connect', () => resolve());
+        session.once('error', reject);
+      });
+      const acked = new Promise<void>((resolve) =>
+        expect(pingSession(session, resolve)).toBe(true),
+      );
+      await acked;
+      session.destroy();
+      // The state a health tick can meet before the session's 'close' event: session.ping()
+      // itself throws ERR_HTTP2_INVALID_SESSION here.
+      expect(() => session.ping(() => undefined)).toThrow();
+      expect(pingSession(session, () => undefined)).toBe(false);
+    } finally {
+      session.destroy();
+      await server.close();
+    }
+  });
+});

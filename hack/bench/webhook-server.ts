@@ -1,6 +1,7 @@
 // The webhook server process of bench:webhook (hack/bench/webhook.ts bundles this file and forks
 // it): the product's admission server with a static certificate and an in-memory IdentityLookup,
 // answering 'stats' and 'stop' messages from the load generator.
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Registry } from 'prom-client';
 import type { CertifiedKey } from '../../src/webhook/certs/pki.ts';
 import { staticCertificates } from '../../src/webhook/certs/source.ts';
@@ -21,6 +22,8 @@ export interface Stats {
   heapTotal: number;
   /** Buffers and other memory V8 accounts outside its heap (socket and TLS buffers). */
   external: number;
+  /** Committed bytes per V8 heap space (new_space, old_space, large_object_space, ...). */
+  spaces: Record<string, number>;
 }
 
 const PROCESSES = Number(argValue('--processes') ?? 1);
@@ -64,9 +67,17 @@ async function serve(): Promise<void> {
       stsEnv: { enabled: true, region: 'cn-hangzhou', vpcEndpoint: true },
     }),
     missingServiceAccount: 'admit',
+    parkIdleConnections: !process.argv.includes('--no-park'),
+    ...(argValue('--max-admissions')
+      ? { maxConcurrentAdmissions: Number(argValue('--max-admissions')) }
+      : {}),
   });
   process.on('message', (message) => {
-    if (message === 'stats') {
+    if (message === 'gc') {
+      // A full collection before reading memory: what stays is what the process holds.
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!('gc-done');
+    } else if (message === 'stats') {
       const cpu = process.cpuUsage();
       const memory = process.memoryUsage();
       process.send!({
@@ -75,6 +86,9 @@ async function serve(): Promise<void> {
         heapUsed: memory.heapUsed,
         heapTotal: memory.heapTotal,
         external: memory.external,
+        spaces: Object.fromEntries(
+          getHeapSpaceStatistics().map((space) => [space.space_name, space.physical_space_size]),
+        ),
       } satisfies Stats);
     } else if (message === 'stop') {
       void server.close().then(() => process.exit(0));

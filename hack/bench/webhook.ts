@@ -29,6 +29,11 @@ heap in use / committed and its external (Buffer) memory in MiB, read at the end
                     RSS are their sums
   --node-args S     node flags of the webhook process, space-separated (default: those of the
                     Dockerfile's ENTRYPOINT; '' for none)
+  --no-park         keep reading idle connections while every admission slot is taken (the
+                    server before docs/adr/0022), to compare
+  --max-admissions N  the server's admission concurrency (default: the product's)
+  --levels L        comma-separated concurrency levels (default 1,8,32,64)
+  --pods P          demo, large or both (default both)
   --help            this text
 `;
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -37,7 +42,15 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 }
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const LEVELS = [1, 8, 32, 64];
+const LEVELS = (argValue('--levels') ?? '1,8,32,64').split(',').map(Number);
+const PODS = argValue('--pods') ?? 'both';
+if (
+  LEVELS.some((n) => !Number.isInteger(n) || n < 1) ||
+  !['demo', 'large', 'both'].includes(PODS)
+) {
+  process.stderr.write(`--levels takes positive integers, --pods demo, large or both\n\n${USAGE}`);
+  process.exit(2);
+}
 
 const PROCESSES = Number(argValue('--processes') ?? 1);
 
@@ -123,13 +136,20 @@ async function stats(children: ChildProcess[]): Promise<Stats> {
         }),
     ),
   );
-  const sum = (field: keyof Stats): number => each.reduce((total, s) => total + s[field], 0);
+  const sum = (field: Exclude<keyof Stats, 'spaces'>): number =>
+    each.reduce((total, s) => total + s[field], 0);
   return {
     cpuMicros: sum('cpuMicros'),
     rss: sum('rss'),
     heapUsed: sum('heapUsed'),
     heapTotal: sum('heapTotal'),
     external: sum('external'),
+    spaces: Object.fromEntries(
+      Object.keys(each[0]!.spaces).map((name) => [
+        name,
+        each.reduce((total, s) => total + (s.spaces[name] ?? 0), 0),
+      ]),
+    ),
   };
 }
 
@@ -219,7 +239,9 @@ async function main(): Promise<void> {
   const env = { ...imageEnv(), ...process.env, BENCH_CERTS: JSON.stringify({ ca, cert }) };
   const server = await bundledServer();
   const start = async (extra: string[]) => {
-    const child = fork(server, ['--serve', ...extra], {
+    const park = process.argv.includes('--no-park') ? ['--no-park'] : [];
+    if (argValue('--max-admissions')) park.push('--max-admissions', argValue('--max-admissions')!);
+    const child = fork(server, ['--serve', ...park, ...extra], {
       stdio: 'inherit',
       env,
       execArgv: nodeArgs,
@@ -246,6 +268,7 @@ async function main(): Promise<void> {
     ['ACK demo pod', demoPod()],
     ['large pod (15 containers x 50 env)', largePod()],
   ] as const) {
+    if (PODS !== 'both' && !name.startsWith(PODS === 'demo' ? 'ACK' : 'large')) continue;
     const body = review(pod);
     console.log(`\n${name}: AdmissionReview ${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB`);
     console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU  w.RSS  heap u/c   ext');
@@ -259,6 +282,14 @@ async function main(): Promise<void> {
         groups.map(([kind, g]) => `${kind} ${g.rss.toFixed(1)}`).join(', '),
     );
   }
+  const { spaces } = await stats(children);
+  console.log(
+    'V8 heap spaces, physical (MiB): ' +
+      Object.entries(spaces)
+        .filter(([, bytes]) => bytes >= 2 ** 19)
+        .map(([name, bytes]) => `${name.replace(/_space$/, '')} ${mib(bytes)}`)
+        .join(', '),
+  );
   for (const c of children) c.send('stop');
 }
 

@@ -43,6 +43,25 @@ describe('AdmissionGate', () => {
     expect(gate.active).toBe(1);
   });
 
+  it('counts free slots as 0 while anyone waits, and tells every leave', async () => {
+    let left = 0;
+    const gate = new AdmissionGate(2, () => left++);
+    expect(gate.freeSlots()).toBe(2);
+    const first = await gate.enter();
+    expect(gate.freeSlots()).toBe(1);
+    const second = await gate.enter();
+    void gate.enter();
+    await flush();
+    expect(gate.freeSlots()).toBe(0);
+    first(); // the slot passes to the waiter: still none free
+    expect(left).toBe(1);
+    expect(gate.freeSlots()).toBe(0);
+    second();
+    second(); // a second leave is ignored and not told
+    expect(left).toBe(2);
+    expect(gate.freeSlots()).toBe(1);
+  });
+
   it('refuses a limit that is not a positive integer, naming it', () => {
     expect(() => new AdmissionGate(0)).toThrow('positive integer, got 0');
     expect(() => new AdmissionGate(1.5)).toThrow('got 1.5');

@@ -11,7 +11,11 @@ export class AdmissionGate {
   #active = 0;
   readonly #waiting: (() => void)[] = [];
 
-  constructor(limit: number) {
+  readonly #onLeave: () => void;
+
+  /** `onLeave` runs after every admission leaves (its slot passed on or freed). */
+  constructor(limit: number, onLeave: () => void = () => undefined) {
+    this.#onLeave = onLeave;
     if (!Number.isInteger(limit) || limit < 1) {
       throw new Error(`admission concurrency must be a positive integer, got ${limit}`);
     }
@@ -30,7 +34,13 @@ export class AdmissionGate {
       // The slot passes straight to the next waiter: #active stays the same.
       if (next) next();
       else this.#active--;
+      this.#onLeave();
     };
+  }
+
+  /** Slots an arriving admission would get at once: 0 while any admission waits. */
+  freeSlots(): number {
+    return this.#waiting.length > 0 ? 0 : this.#limit - this.#active;
   }
 
   get active(): number {

@@ -23,8 +23,42 @@ export interface WebhookMetrics {
   certificateExpiry: Gauge;
 }
 
+/** What the admission queue gauges read when scraped (AdmissionGate and ReadThrottle). */
+export interface AdmissionQueue {
+  readonly active: number;
+  readonly waiting: number;
+  readonly parked: number;
+}
+
 /** Registered on the registry the manager serves on /metrics (one per process). */
-export function createWebhookMetrics(registry: Registry): WebhookMetrics {
+export function createWebhookMetrics(registry: Registry, queue?: AdmissionQueue): WebhookMetrics {
+  if (queue) {
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    gauge(
+      'rrsa_webhook_admissions_in_progress',
+      'Admissions being read, decided or answered (at most maxConcurrentAdmissions).',
+      () => queue.active,
+    );
+    gauge(
+      'rrsa_webhook_admissions_waiting',
+      'Admissions received whose turn has not come (their body unread).',
+      () => queue.waiting,
+    );
+    gauge(
+      'rrsa_webhook_connections_parked',
+      'Idle keep-alive connections not read from while every admission slot is taken.',
+      () => queue.parked,
+    );
+  }
   return {
     admissions: new Counter({
       name: 'rrsa_webhook_admissions_total',

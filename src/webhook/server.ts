@@ -15,6 +15,7 @@ import {
   type ServingCertificate,
 } from './certs/source.ts';
 import { AdmissionGate } from './admission-gate.ts';
+import { ReadThrottle } from './read-throttle.ts';
 import { createWebhookMetrics, type AdmissionOutcome, type WebhookMetrics } from './metrics.ts';
 import type { EventSink, IdentityLookup } from './ports.ts';
 
@@ -38,6 +39,8 @@ export interface WebhookServerOptions extends AdmissionOptions {
    * (AdmissionGate). Default 8: one thread gains nothing from more, and each holds memory.
    */
   maxConcurrentAdmissions?: number;
+  /** Default true: see ReadThrottle. The benchmark's `--no-park` turns it off to compare. */
+  parkIdleConnections?: boolean;
   /** AdmissionReview bodies above this are refused with 413. Default 4 MiB (etcd's object limit is 1.5 MiB; a review holds the object once for CREATE). */
   maxBodyBytes?: number;
   certificates: CertificateSource;
@@ -77,13 +80,29 @@ class HttpError extends Error {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const first = options.certificates.current();
   if (!first) throw new Error('the certificate source has no certificate yet');
-  const metrics = createWebhookMetrics(options.registry);
   const minVersion = options.minTlsVersion ?? 'TLSv1.2';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const log = options.log ?? (() => undefined);
+  // The throttle parks idle connections while the gate is full; the gate wakes them as it empties.
+  const throttle =
+    options.parkIdleConnections === false
+      ? undefined
+      : new ReadThrottle({ freeSlots: () => gate.freeSlots() });
   const gate = new AdmissionGate(
     options.maxConcurrentAdmissions ?? DEFAULT_MAX_CONCURRENT_ADMISSIONS,
+    () => throttle?.released(),
   );
+  const metrics = createWebhookMetrics(options.registry, {
+    get active() {
+      return gate.active;
+    },
+    get waiting() {
+      return gate.waiting;
+    },
+    get parked() {
+      return throttle?.parked ?? 0;
+    },
+  });
 
   const tlsOptions = (
     cert: ServingCertificate,
@@ -137,6 +156,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     // response buffers count too.
     res.once('finish', leave);
     res.once('close', leave);
+    // Between requests a keep-alive connection is idle: park it if the gate is full.
+    res.once('finish', () => throttle?.idle(req.socket));
     try {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
       const type = req.headers['content-type'] ?? '';

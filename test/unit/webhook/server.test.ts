@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -90,6 +90,7 @@ function call(
     body?: string;
     contentType?: string;
     caPem?: string;
+    agent?: Agent;
   } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
@@ -101,6 +102,7 @@ function call(
         method: options.method ?? 'POST',
         ca: options.caPem ?? ca.certPem,
         headers: { 'content-type': options.contentType ?? 'application/json' },
+        ...(options.agent ? { agent: options.agent } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -428,6 +430,86 @@ describe('admission server concurrency', () => {
       expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
       expect(answered).toHaveLength(3);
     } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('admission server connection parking', () => {
+  it('reads no request from an idle connection while every slot is taken, and wakes it when one frees', async () => {
+    const lookup = new MemoryLookup();
+    lookup.namespaces.set('shop', {
+      metadata: { name: 'shop', labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
+    });
+    const pending: (() => void)[] = [];
+    let reads = 0;
+    lookup.serviceAccount = () => {
+      reads++;
+      return new Promise((resolve) => pending.push(() => resolve(undefined)));
+    };
+    const registry = new Registry();
+    const server = await startWebhookServer({
+      host: '127.0.0.1',
+      port: 0,
+      certificates: { current: () => serving, subscribe: () => () => undefined },
+      lookup,
+      registry,
+      injection: defaultInjectionConfig({ accountId: '1', clusterId: 'c' }),
+      missingServiceAccount: 'admit',
+      maxConcurrentAdmissions: 1,
+    });
+    // One keep-alive connection per client, as the apiserver's transport keeps them; TLS 1.2 or
+    // 1.3, whatever the two negotiate.
+    const agentA = new Agent({ keepAlive: true, maxSockets: 1 });
+    const agentB = new Agent({ keepAlive: true, maxSockets: 1 });
+    const queue = async (): Promise<Record<string, number>> => {
+      const metrics = await registry.getMetricsAsJSON();
+      const value = (name: string): number =>
+        metrics.find((m) => m.name === name)?.values[0]?.value ?? NaN;
+      return {
+        active: value('rrsa_webhook_admissions_in_progress'),
+        waiting: value('rrsa_webhook_admissions_waiting'),
+        parked: value('rrsa_webhook_connections_parked'),
+      };
+    };
+    const until = async (check: () => boolean | Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 300 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
+    try {
+      const a1 = call(server, { body: review(pod), agent: agentA });
+      await until(() => reads === 1);
+      // B's first request comes with its TLS handshake: read, and waiting its turn.
+      const b1 = call(server, { body: review(pod), agent: agentB });
+      await until(async () => (await queue()).waiting === 1);
+      expect(reads).toBe(1);
+
+      pending.shift()!(); // a1 answered; the slot passes to b1, so A's connection is parked
+      expect((await a1).status).toBe(200);
+      await until(() => reads === 2);
+      const a2 = call(server, { body: review(pod), agent: agentA });
+      await settle();
+      expect(reads).toBe(2); // a2 is in the kernel's socket buffer, not in the process
+      expect(await queue()).toEqual({ active: 1, waiting: 0, parked: 1 });
+
+      pending.shift()!(); // b1 answered: the slot frees, A wakes and a2 is read
+      expect((await b1).status).toBe(200);
+      await until(() => reads === 3);
+      expect(await queue()).toEqual({ active: 1, waiting: 0, parked: 0 });
+
+      // B went idle while the slot was free, so it kept reading: b2 is read and waits.
+      const b2 = call(server, { body: review(pod), agent: agentB });
+      await until(async () => (await queue()).waiting === 1);
+      pending.shift()!(); // a2 answered; b2 gets the slot
+      await until(() => reads === 4);
+      pending.shift()!();
+      const replies = await Promise.all([a2, b2]);
+      expect(replies.map((r) => r.status)).toEqual([200, 200]);
+      await until(async () => (await queue()).parked === 0);
+      expect(await queue()).toEqual({ active: 0, waiting: 0, parked: 0 });
+    } finally {
+      agentA.destroy();
+      agentB.destroy();
       await server.close();
     }
   });

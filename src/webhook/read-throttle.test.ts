@@ -1,0 +1,123 @@
+import { ReadThrottle, type PausableConnection } from './read-throttle.ts';
+
+class FakeConnection implements PausableConnection {
+  reading = true;
+  destroyed = false;
+  readonly #onClose: (() => void)[] = [];
+  pause(): void {
+    this.reading = false;
+  }
+  resume(): void {
+    this.reading = true;
+  }
+  once(_event: 'close', listener: () => void): void {
+    this.#onClose.push(listener);
+  }
+  close(): void {
+    this.destroyed = true;
+    this.#onClose.splice(0).forEach((listener) => listener());
+  }
+}
+
+/** The throttle's deferred pump, run by hand: one call is one turn of the event loop. */
+function harness(initialFree: number) {
+  const slots = { free: initialFree, freeSlots: () => slots.free };
+  const deferred: (() => void)[] = [];
+  const throttle = new ReadThrottle(slots, (run) => deferred.push(run));
+  const turn = (): number => {
+    const runs = deferred.splice(0);
+    runs.forEach((run) => run());
+    return runs.length;
+  };
+  return { slots, throttle, turn };
+}
+
+describe('ReadThrottle', () => {
+  it('leaves a connection reading while a slot is free', () => {
+    const { throttle, turn } = harness(1);
+    const a = new FakeConnection();
+    throttle.idle(a);
+    expect(a.reading).toBe(true);
+    expect(throttle.parked).toBe(0);
+    throttle.released();
+    expect(turn()).toBe(0); // nobody parked: no pump
+  });
+
+  it('parks idle connections while no slot is free and wakes them oldest first, one per slot', () => {
+    const { slots, throttle, turn } = harness(0);
+    const [a, b, c] = ['a', 'b', 'c'].map(() => new FakeConnection());
+    for (const connection of [a!, b!, c!]) throttle.idle(connection);
+    expect([a!.reading, b!.reading, c!.reading]).toEqual([false, false, false]);
+    expect(throttle.parked).toBe(3);
+
+    slots.free = 1;
+    throttle.released();
+    expect(a!.reading).toBe(false); // nothing happens until the event loop turns
+    turn();
+    expect([a!.reading, b!.reading, c!.reading]).toEqual([true, false, false]);
+    // a delivered its request and took the slot: the follow-up pump wakes nobody.
+    slots.free = 0;
+    turn();
+    expect([b!.reading, c!.reading]).toEqual([false, false]);
+
+    slots.free = 2;
+    throttle.released();
+    turn();
+    expect([b!.reading, c!.reading]).toEqual([true, true]);
+    expect(throttle.parked).toBe(0);
+  });
+
+  it('wakes the next connection when a woken one had nothing to send', () => {
+    const { slots, throttle, turn } = harness(0);
+    const [a, b] = ['a', 'b'].map(() => new FakeConnection());
+    throttle.idle(a!);
+    throttle.idle(b!);
+    slots.free = 1;
+    throttle.released();
+    turn();
+    expect([a!.reading, b!.reading]).toEqual([true, false]);
+    // a stayed quiet, so the slot is still free on the next turn: b gets its chance.
+    turn();
+    expect(b!.reading).toBe(true);
+    expect(turn()).toBe(0);
+  });
+
+  it('forgets a parked connection that closes and never resumes a destroyed one', () => {
+    const { slots, throttle, turn } = harness(0);
+    const [a, b, c] = ['a', 'b', 'c'].map(() => new FakeConnection());
+    throttle.idle(a!);
+    throttle.idle(b!);
+    throttle.idle(c!);
+    a!.close();
+    expect(throttle.parked).toBe(2);
+    b!.destroyed = true; // destroyed, its 'close' not emitted yet
+    slots.free = 1;
+    throttle.released();
+    turn();
+    expect(b!.reading).toBe(false);
+    expect(c!.reading).toBe(true);
+  });
+
+  it('parks a connection once however often it is reported idle, and skips destroyed ones', () => {
+    const { throttle } = harness(0);
+    const a = new FakeConnection();
+    throttle.idle(a);
+    throttle.idle(a);
+    expect(throttle.parked).toBe(1);
+    const gone = new FakeConnection();
+    gone.destroyed = true;
+    throttle.idle(gone);
+    expect(throttle.parked).toBe(1);
+  });
+
+  it('runs one pump per turn however many slots are released in it', () => {
+    const { slots, throttle, turn } = harness(0);
+    const connections = ['a', 'b', 'c', 'd'].map(() => new FakeConnection());
+    connections.forEach((c) => throttle.idle(c));
+    slots.free = 2;
+    throttle.released();
+    throttle.released();
+    expect(turn()).toBe(1);
+    expect(connections.map((c) => c.reading)).toEqual([true, true, false, false]);
+  });
+});

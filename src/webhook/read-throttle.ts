@@ -1,0 +1,81 @@
+/** The part of a connection the throttle drives: stop and restart reading from it. */
+export interface PausableConnection {
+  pause(): unknown;
+  resume(): unknown;
+  readonly destroyed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** Admission slots: how many are free right now (0 while admissions wait their turn). */
+export interface SlotCount {
+  freeSlots(): number;
+}
+
+/**
+ * Keeps the next request of a keep-alive connection in the kernel while every admission slot is
+ * taken. The AdmissionGate alone bounds admissions in progress, but a request that waits at the
+ * gate has already been read, decrypted and parsed into a request object, and its chunks live
+ * until the next full GC: at 64 connections that waiting is what doubled the webhook's RSS
+ * (bench:webhook, docs/adr/0022). Parked here, a connection costs its socket and TLS state only;
+ * its client sees the same wait as TCP backpressure.
+ *
+ * A connection is parked when it goes idle (accepted, or its response finished) while no slot is
+ * free. Freed slots wake parked connections oldest first, one per slot; a woken connection with
+ * nothing to send holds no slot, so the pump runs again on the next turn of the event loop (after
+ * the woken ones had their chance to deliver a request) until the slots are taken or nobody is
+ * parked. Nothing is parked while a slot is free, so no request waits behind an idle slot.
+ */
+export class ReadThrottle {
+  readonly #slots: SlotCount;
+  readonly #defer: (run: () => void) => void;
+  readonly #parked = new Set<PausableConnection>();
+  #pumpScheduled = false;
+
+  constructor(slots: SlotCount, defer: (run: () => void) => void = (run) => setImmediate(run)) {
+    this.#slots = slots;
+    this.#defer = defer;
+  }
+
+  /** The connection has no request in progress: park it unless a slot is free. */
+  idle(connection: PausableConnection): void {
+    if (connection.destroyed || this.#parked.has(connection)) return;
+    if (this.#slots.freeSlots() > 0) return;
+    connection.pause();
+    this.#parked.add(connection);
+    connection.once('close', () => this.#parked.delete(connection));
+  }
+
+  /** A slot was given back: wake parked connections once the event loop turns. */
+  released(): void {
+    if (this.#parked.size > 0) this.#schedulePump();
+  }
+
+  get parked(): number {
+    return this.#parked.size;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    this.#defer(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    let free = this.#slots.freeSlots();
+    let woke = 0;
+    for (const connection of this.#parked) {
+      if (free <= 0) break;
+      this.#parked.delete(connection);
+      if (connection.destroyed) continue;
+      connection.resume();
+      free--;
+      woke++;
+    }
+    // Check again once the woken connections could have delivered: any that had nothing to send
+    // left their slot free, and the next parked connection may be waiting for it.
+    if (woke > 0 && this.#parked.size > 0) this.#schedulePump();
+  }
+}

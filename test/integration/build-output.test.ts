@@ -72,6 +72,13 @@ describe('Dockerfile build stage output', () => {
     metafile = JSON.parse(await readFile(metafilePath, 'utf8')) as Metafile;
   }, 120_000);
 
+  it("type-checks src/ with the image's own tsconfig, as its build stage does", async () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    await expect(
+      run(node, [tsc, '-p', 'tsconfig.build.json', '--noEmit'], { cwd: root }),
+    ).resolves.toBeDefined();
+  }, 120_000);
+
   it('bundles only product code and production dependencies: no tests, tooling or dev packages', async () => {
     const inputs = Object.keys(metafile.inputs);
     expect(inputs).toContain('src/main.ts');
@@ -178,6 +185,7 @@ describe('Dockerfile build stage output', () => {
     // BuildKit reads parser directives only before any comment or instruction.
     expect(dockerfile.split('\n')[0]).toBe('# syntax=docker/dockerfile:1');
     expect(dockerfile).toMatch(/^RUN npm ci .*--ignore-scripts/m);
+    expect(dockerfile).toMatch(/^RUN npx tsc -p tsconfig\.build\.json --noEmit$/m);
     expect(dockerfile).toMatch(/^RUN node hack\/build\.ts$/m);
     // Only what the product build needs is copied into the image's build context.
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>

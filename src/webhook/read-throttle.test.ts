@@ -23,13 +23,18 @@ class FakeConnection implements PausableConnection {
 function harness(initialFree: number) {
   const slots = { free: initialFree, freeSlots: () => slots.free };
   const deferred: (() => void)[] = [];
-  const throttle = new ReadThrottle(slots, (run) => deferred.push(run));
+  const clock = { now: 0 };
+  const throttle = new ReadThrottle(slots, {
+    defer: (run) => deferred.push(run),
+    now: () => clock.now,
+    maxParkedMs: 1000,
+  });
   const turn = (): number => {
     const runs = deferred.splice(0);
     runs.forEach((run) => run());
     return runs.length;
   };
-  return { slots, throttle, turn };
+  return { slots, throttle, turn, clock };
 }
 
 describe('ReadThrottle', () => {
@@ -119,5 +124,22 @@ describe('ReadThrottle', () => {
     throttle.released();
     expect(turn()).toBe(1);
     expect(connections.map((c) => c.reading)).toEqual([true, true, false, false]);
+  });
+
+  it('wakes a connection parked longer than maxParkedMs at the next release, slot or not', () => {
+    const { throttle, turn, clock } = harness(0);
+    const [old, young] = [new FakeConnection(), new FakeConnection()];
+    throttle.idle(old);
+    clock.now = 600;
+    throttle.idle(young);
+    clock.now = 1000; // old has waited its 1000 ms; young 400
+    throttle.released(); // the slot passed straight to a waiter: none free
+    turn();
+    expect([old.reading, young.reading]).toEqual([true, false]);
+    expect(throttle.parked).toBe(1);
+    clock.now = 1700;
+    throttle.released();
+    turn();
+    expect(young.reading).toBe(true);
   });
 });

@@ -24,16 +24,35 @@ export interface SlotCount {
  * nothing to send holds no slot, so the pump runs again on the next turn of the event loop (after
  * the woken ones had their chance to deliver a request) until the slots are taken or nobody is
  * parked. Nothing is parked while a slot is free, so no request waits behind an idle slot.
+ *
+ * Under overload the apiserver opens new connections, whose first request arrives with the TLS
+ * handshake and so waits at the gate, ahead of the parked ones. So that a parked connection is
+ * never starved by those, one parked longer than `maxParkedMs` is woken at the next release
+ * whether or not a slot is free: its request then joins the gate's first-come-first-served line.
  */
+export interface ReadThrottleOptions {
+  /** Runs `run` on the next turn of the event loop (default setImmediate). */
+  defer?: (run: () => void) => void;
+  /** Milliseconds clock (default performance.now). */
+  now?: () => number;
+  /** Longest a connection stays parked while admissions keep finishing (default 1000). */
+  maxParkedMs?: number;
+}
+
 export class ReadThrottle {
   readonly #slots: SlotCount;
   readonly #defer: (run: () => void) => void;
-  readonly #parked = new Set<PausableConnection>();
+  readonly #now: () => number;
+  readonly #maxParkedMs: number;
+  /** Parked connections and when they were parked, oldest first (insertion order). */
+  readonly #parked = new Map<PausableConnection, number>();
   #pumpScheduled = false;
 
-  constructor(slots: SlotCount, defer: (run: () => void) => void = (run) => setImmediate(run)) {
+  constructor(slots: SlotCount, options: ReadThrottleOptions = {}) {
     this.#slots = slots;
-    this.#defer = defer;
+    this.#defer = options.defer ?? ((run) => setImmediate(run));
+    this.#now = options.now ?? (() => performance.now());
+    this.#maxParkedMs = options.maxParkedMs ?? 1000;
   }
 
   /** The connection has no request in progress: park it unless a slot is free. */
@@ -41,7 +60,7 @@ export class ReadThrottle {
     if (connection.destroyed || this.#parked.has(connection)) return;
     if (this.#slots.freeSlots() > 0) return;
     connection.pause();
-    this.#parked.add(connection);
+    this.#parked.set(connection, this.#now());
     connection.once('close', () => this.#parked.delete(connection));
   }
 
@@ -65,9 +84,10 @@ export class ReadThrottle {
 
   #pump(): void {
     let free = this.#slots.freeSlots();
+    const overdue = this.#now() - this.#maxParkedMs;
     let woke = 0;
-    for (const connection of this.#parked) {
-      if (free <= 0) break;
+    for (const [connection, parkedAt] of this.#parked) {
+      if (free <= 0 && parkedAt > overdue) break;
       this.#parked.delete(connection);
       if (connection.destroyed) continue;
       connection.resume();

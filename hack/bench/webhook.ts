@@ -21,8 +21,9 @@ const USAGE = `usage: npm run bench:webhook [-- --help]
 Admission throughput and latency of the pod identity webhook over TLS with keep-alive: the
 server in a child process (static certificate, in-memory IdentityLookup: the webhook, not the
 apiserver), one load-generating process, concurrency 1, 8, 32 and 64, for the ACK demo pod and
-a large pod. Per level: admissions/s, p50/p99/p999 latency, the webhook's CPU and RSS, its V8
-heap in use / committed and its external (Buffer) memory in MiB, read at the end of the level.
+a large pod. Per level: admissions/s, p50/p99/p999 latency, the webhook's CPU, its RSS (mean
+and highest of readings every 250 ms under load), and its V8 heap in use / committed and
+external (Buffer) memory at the end of the level, in MiB.
 
   BENCH_SECONDS=N   seconds per concurrency level (default 3)
   --processes N     webhook processes sharing the port with SO_REUSEPORT (default 1); CPU and
@@ -197,6 +198,14 @@ async function level(
   const before = await stats(child);
   const started = process.hrtime.bigint();
   const until = Date.now() + SECONDS * 1000;
+  // RSS sampled every 250 ms under load: one reading at the end lands anywhere in a GC cycle.
+  const rssSamples: number[] = [];
+  const sampling = (async () => {
+    while (Date.now() < until - 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      rssSamples.push((await stats(child)).rss);
+    }
+  })();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < until) {
@@ -207,7 +216,10 @@ async function level(
     }),
   );
   const wallMicros = Number(process.hrtime.bigint() - started) / 1e3;
+  await sampling;
   const after = await stats(child);
+  rssSamples.push(after.rss);
+  const rssMean = rssSamples.reduce((a, b) => a + b, 0) / rssSamples.length;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number): string =>
@@ -221,7 +233,7 @@ async function level(
     pct(0.99).padStart(8),
     pct(0.999).padStart(8),
     `${cpu}%`.padStart(6),
-    `${mib(after.rss)} MiB`.padStart(9),
+    `${mib(rssMean)}/${mib(Math.max(...rssSamples))}`.padStart(8),
     `${mib(after.heapUsed)}/${mib(after.heapTotal)}`.padStart(10),
     mib(after.external).padStart(6),
   ].join(' ');
@@ -271,7 +283,7 @@ async function main(): Promise<void> {
     if (PODS !== 'both' && !name.startsWith(PODS === 'demo' ? 'ACK' : 'large')) continue;
     const body = review(pod);
     console.log(`\n${name}: AdmissionReview ${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB`);
-    console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU  w.RSS  heap u/c   ext');
+    console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU RSS a/max  heap u/c   ext');
     for (const concurrency of LEVELS) console.log(await level(child, ready, body, concurrency));
   }
   // Where the last level's RSS is (the large pod at the highest concurrency), by allocator.

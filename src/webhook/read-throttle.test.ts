@@ -4,6 +4,9 @@ class FakeConnection implements PausableConnection {
   reading = true;
   destroyed = false;
   readonly #onClose: (() => void)[] = [];
+  get closeListeners(): number {
+    return this.#onClose.length;
+  }
   pause(): void {
     this.reading = false;
   }
@@ -141,5 +144,22 @@ describe('ReadThrottle', () => {
     throttle.released();
     turn();
     expect(young.reading).toBe(true);
+  });
+
+  it('listens for close once per connection however often it is parked', () => {
+    const { slots, throttle, turn } = harness(0);
+    const a = new FakeConnection();
+    for (let i = 0; i < 50; i++) {
+      slots.free = 0;
+      throttle.idle(a);
+      slots.free = 1;
+      throttle.released();
+      turn();
+    }
+    expect(a.closeListeners).toBe(1);
+    slots.free = 0;
+    throttle.idle(a);
+    a.close();
+    expect(throttle.parked).toBe(0);
   });
 });

@@ -46,6 +46,8 @@ export class ReadThrottle {
   readonly #maxParkedMs: number;
   /** Parked connections and when they were parked, oldest first (insertion order). */
   readonly #parked = new Map<PausableConnection, number>();
+  /** Connections whose 'close' already unparks them: one listener per connection, not per park. */
+  readonly #watched = new WeakSet<PausableConnection>();
   #pumpScheduled = false;
 
   constructor(slots: SlotCount, options: ReadThrottleOptions = {}) {
@@ -61,7 +63,10 @@ export class ReadThrottle {
     if (this.#slots.freeSlots() > 0) return;
     connection.pause();
     this.#parked.set(connection, this.#now());
-    connection.once('close', () => this.#parked.delete(connection));
+    if (!this.#watched.has(connection)) {
+      this.#watched.add(connection);
+      connection.once('close', () => this.#parked.delete(connection));
+    }
   }
 
   /** A slot was given back: wake parked connections once the event loop turns. */

@@ -168,9 +168,10 @@ const space = (name: string, kind: 'used' | 'total') =>
 const flags = [
   nodeOptions && `NODE_OPTIONS=${nodeOptions}`,
   nodeArgs.length > 0 && `node ${nodeArgs.join(' ')}`,
-  `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? imageEnv().MALLOC_ARENA_MAX ?? 'unset'}`,
-  process.env.MALLOC_TRIM_THRESHOLD_ &&
-    `MALLOC_TRIM_THRESHOLD_=${process.env.MALLOC_TRIM_THRESHOLD_}`,
+  // The glibc malloc settings the manager ran with: the image's, overridden by this process's.
+  ...Object.entries({ ...imageEnv(), ...process.env })
+    .filter(([name]) => name.startsWith('MALLOC_'))
+    .map(([name, value]) => `${name}=${value}`),
 ].filter(Boolean);
 log(
   `manager with ${serviceAccounts} ServiceAccounts and ${bindings} bindings cached` +

@@ -20,7 +20,7 @@ import { createWebhookMetrics, type AdmissionOutcome, type WebhookMetrics } from
 import type { EventSink, IdentityLookup } from './ports.ts';
 
 export const MUTATE_PATH = '/mutate-v1-pod';
-export const DEFAULT_MAX_CONCURRENT_ADMISSIONS = 8;
+export const DEFAULT_MAX_CONCURRENT_ADMISSIONS = 4;
 
 export interface WebhookServerOptions extends AdmissionOptions {
   /** Default 0.0.0.0; tests and the benchmark use 127.0.0.1. */
@@ -36,7 +36,9 @@ export interface WebhookServerOptions extends AdmissionOptions {
   minTlsVersion?: SecureVersion;
   /**
    * Admissions in progress at once (body read, decided, answered); more wait their turn unread
-   * (AdmissionGate). Default 8: one thread gains nothing from more, and each holds memory.
+   * (AdmissionGate), and while all are taken idle connections are not read (ReadThrottle).
+   * Default 4: on one thread 4 already overlap network reads with decisions (the same
+   * admissions/s as 8 in bench:webhook), and each holds memory (docs/adr/0022).
    */
   maxConcurrentAdmissions?: number;
   /** Default true: see ReadThrottle. The benchmark's `--no-park` turns it off to compare. */

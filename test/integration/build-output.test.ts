@@ -3,6 +3,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
+import { imageEnv, imageNodeFlags } from '../../hack/bench/image-flags.ts';
 
 const run = promisify(execFile);
 const root = process.cwd();
@@ -164,6 +165,13 @@ describe('Dockerfile build stage output', () => {
 
   it('runs: the entrypoint prints its usage and rejects an unknown command', async () => {
     const help = await run(node, [join(outDir, 'main.js'), 'help']);
+    // With the ENTRYPOINT's node flags and ENV too: a flag this Node does not know (V8's
+    // --memory-saver-mode, say, after an upgrade) stops the process before main.js runs.
+    const asImage = await run(node, [...imageNodeFlags(), join(outDir, 'main.js'), 'help'], {
+      env: { ...process.env, ...imageEnv() },
+    });
+    expect(asImage.stdout).toBe(help.stdout);
+    expect(asImage.stderr).toBe('');
     expect(help.stdout).toContain('usage: rrsa-operator <command>');
     const dashHelp = await run(node, [join(outDir, 'main.js'), '--help']);
     expect(dashHelp.stdout).toBe(help.stdout);

@@ -8,6 +8,7 @@
 // webhook's CPU column shows (well below 100% means the client, not the webhook, is saturated).
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { podCreateReview } from '../../devenv/admission-review.ts';
@@ -33,6 +34,10 @@ external (Buffer) memory at the end of the level, in MiB.
   --no-park         keep reading idle connections while every admission slot is taken (the
                     server before docs/adr/0022), to compare
   --max-admissions N  the server's admission concurrency (default: the product's)
+  --target URL      load a webhook this benchmark does not start (a peer implementation, say)
+                    at URL instead, with --target-ca FILE (its CA, PEM) and --target-pid PID
+                    (CPU and RSS read from /proc); the reviews name ServiceAccounts
+                    rrsa-demo/demo-sa and rrsa-demo/big-sa, which it must know
   --levels L        comma-separated concurrency levels (default 1,8,32,64)
   --pods P          demo, large or both (default both)
   --help            this text
@@ -182,7 +187,7 @@ function post(agent: Agent, ready: Ready, body: string): Promise<void> {
 }
 
 async function level(
-  child: ChildProcess[],
+  read: () => Promise<Stats>,
   ready: Ready,
   body: string,
   concurrency: number,
@@ -195,7 +200,7 @@ async function level(
     }),
   );
   const latencies: number[] = [];
-  const before = await stats(child);
+  const before = await read();
   const started = process.hrtime.bigint();
   const until = Date.now() + SECONDS * 1000;
   // RSS sampled every 250 ms under load: one reading at the end lands anywhere in a GC cycle.
@@ -203,7 +208,7 @@ async function level(
   const sampling = (async () => {
     while (Date.now() < until - 250) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      rssSamples.push((await stats(child)).rss);
+      rssSamples.push((await read()).rss);
     }
   })();
   await Promise.all(
@@ -217,7 +222,7 @@ async function level(
   );
   const wallMicros = Number(process.hrtime.bigint() - started) / 1e3;
   await sampling;
-  const after = await stats(child);
+  const after = await read();
   rssSamples.push(after.rss);
   const rssMean = rssSamples.reduce((a, b) => a + b, 0) / rssSamples.length;
   agent.destroy();
@@ -234,14 +239,79 @@ async function level(
     pct(0.999).padStart(8),
     `${cpu}%`.padStart(6),
     `${mib(rssMean)}/${mib(Math.max(...rssSamples))}`.padStart(8),
-    `${mib(after.heapUsed)}/${mib(after.heapTotal)}`.padStart(10),
-    mib(after.external).padStart(6),
+    (Number.isNaN(after.heapUsed)
+      ? '-'
+      : `${mib(after.heapUsed)}/${mib(after.heapTotal)}`
+    ).padStart(10),
+    (Number.isNaN(after.external) ? '-' : mib(after.external)).padStart(6),
   ].join(' ');
 }
 
 function mib(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(0);
 }
+
+/**
+ * A webhook this benchmark did not start (`--target`), such as a peer implementation: CPU and RSS
+ * from /proc/PID (`--target-pid`), no V8 figures.
+ */
+function procStats(pid: number): Stats {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssKiB = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return {
+    cpuMicros: ticks * 10_000,
+    rss: rssKiB * 1024,
+    heapUsed: NaN,
+    heapTotal: NaN,
+    external: NaN,
+    spaces: {},
+  };
+}
+
+async function external(url: string): Promise<void> {
+  const caFile = argValue('--target-ca');
+  const pid = Number(argValue('--target-pid'));
+  if (!caFile || !Number.isInteger(pid)) {
+    process.stderr.write(`--target needs --target-ca FILE and --target-pid PID\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const target = new URL(url);
+  const ready: Ready = {
+    port: Number(target.port || 443),
+    caPem: readFileSync(caFile, 'utf8'),
+    path: target.pathname,
+  };
+  console.log(machineLine());
+  console.log(
+    `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, target ${url} (pid ${pid})`,
+  );
+  for (const [name, pod] of PODS_TO_RUN()) {
+    const body = review(pod);
+    console.log(`\n${name}: AdmissionReview ${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB`);
+    console.log(HEADER);
+    for (const concurrency of LEVELS)
+      console.log(await level(() => Promise.resolve(procStats(pid)), ready, body, concurrency));
+  }
+  const { groups } = smapsGroups(pid);
+  console.log(
+    `\ntarget pid ${pid} RSS by allocator (MiB): ` +
+      groups.map(([kind, g]) => `${kind} ${g.rss.toFixed(1)}`).join(', '),
+  );
+}
+
+function PODS_TO_RUN(): (readonly [string, unknown])[] {
+  return (
+    [
+      ['ACK demo pod', demoPod()],
+      ['large pod (15 containers x 50 env)', largePod()],
+    ] as const
+  ).filter(([name]) => PODS === 'both' || name.startsWith(PODS === 'demo' ? 'ACK' : 'large'));
+}
+
+const HEADER = 'conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU RSS a/max  heap u/c   ext';
 
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--node-args');
@@ -276,15 +346,12 @@ async function main(): Promise<void> {
     `node ${process.version}, ${SECONDS}s per level, TLS keep-alive, ${PROCESSES} server process(es): pid ${children.map((c) => c.pid).join(', ')}` +
       (nodeArgs.length > 0 ? ` (node ${nodeArgs.join(' ')})` : ''),
   );
-  for (const [name, pod] of [
-    ['ACK demo pod', demoPod()],
-    ['large pod (15 containers x 50 env)', largePod()],
-  ] as const) {
-    if (PODS !== 'both' && !name.startsWith(PODS === 'demo' ? 'ACK' : 'large')) continue;
+  for (const [name, pod] of PODS_TO_RUN()) {
     const body = review(pod);
     console.log(`\n${name}: AdmissionReview ${(Buffer.byteLength(body) / 1024).toFixed(1)} KiB`);
-    console.log('conc  adm/s   p50 ms   p99 ms  p999 ms  w.CPU RSS a/max  heap u/c   ext');
-    for (const concurrency of LEVELS) console.log(await level(child, ready, body, concurrency));
+    console.log(HEADER);
+    for (const concurrency of LEVELS)
+      console.log(await level(() => stats(child), ready, body, concurrency));
   }
   // Where the last level's RSS is (the large pod at the highest concurrency), by allocator.
   for (const c of children) {
@@ -328,4 +395,5 @@ async function bundledServer(): Promise<string> {
   return outfile;
 }
 
-await main();
+const targetUrl = argValue('--target');
+await (targetUrl ? external(targetUrl) : main());

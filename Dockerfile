@@ -23,9 +23,10 @@ RUN node hack/build.ts
 
 FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
-# Two glibc malloc arenas instead of one per thread (8 x cores): the idle manager's malloc heap
-# 11 -> 6 MiB, and fewer half-empty arenas after a burst (docs/adr/0021).
-ENV MALLOC_ARENA_MAX=2
+# One glibc malloc arena instead of one per thread (8 x cores): the idle manager's malloc heap
+# 11 -> 6 MiB with two (docs/adr/0021); one saves another 2-3 MiB under webhook load at the same
+# admissions/s (docs/adr/0022; threads keep their own small-block caches).
+ENV MALLOC_ARENA_MAX=1
 # Blocks of 32 KiB and more (request bodies, list responses) are mmap'd and go back to the OS when
 # freed, and the heap's top is trimmed past 64 KiB with no padding: without these glibc kept
 # 20-22 MiB of freed network buffers resident under webhook load, 14-16 with them (docs/adr/0022).

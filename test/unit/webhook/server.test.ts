@@ -382,29 +382,37 @@ function tlsVersion(
   });
 }
 
+/**
+ * A server whose ServiceAccount reads block until the test lets each go (`pending`), so
+ * admissions pile up at the gate; `reads` counts the reads, one per admission let in.
+ */
+async function blockingServer(maxConcurrentAdmissions: number, registry = new Registry()) {
+  const lookup = new MemoryLookup();
+  lookup.namespaces.set('shop', {
+    metadata: { name: 'shop', labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
+  });
+  const state = { pending: [] as (() => void)[], reads: 0 };
+  lookup.serviceAccount = () => {
+    state.reads++;
+    return new Promise((resolve) => state.pending.push(() => resolve(undefined)));
+  };
+  const server = await startWebhookServer({
+    host: '127.0.0.1',
+    port: 0,
+    certificates: { current: () => serving, subscribe: () => () => undefined },
+    lookup,
+    registry,
+    injection: defaultInjectionConfig({ accountId: '1', clusterId: 'c' }),
+    missingServiceAccount: 'admit',
+    maxConcurrentAdmissions,
+  });
+  return { server, state };
+}
+
 describe('admission server concurrency', () => {
   it('runs at most maxConcurrentAdmissions at once; the rest wait in order, probes do not', async () => {
-    const lookup = new MemoryLookup();
-    lookup.namespaces.set('shop', {
-      metadata: { name: 'shop', labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
-    });
-    // Each ServiceAccount read blocks until the test lets it go, so admissions pile up.
-    const pending: (() => void)[] = [];
-    let reads = 0;
-    lookup.serviceAccount = () => {
-      reads++;
-      return new Promise((resolve) => pending.push(() => resolve(undefined)));
-    };
-    const server = await startWebhookServer({
-      host: '127.0.0.1',
-      port: 0,
-      certificates: { current: () => serving, subscribe: () => () => undefined },
-      lookup,
-      registry: new Registry(),
-      injection: defaultInjectionConfig({ accountId: '1', clusterId: 'c' }),
-      missingServiceAccount: 'admit',
-      maxConcurrentAdmissions: 2,
-    });
+    const { server, state } = await blockingServer(2);
+    const { pending } = state;
     try {
       const answered: number[] = [];
       const calls = [0, 1, 2].map((i) =>
@@ -416,13 +424,13 @@ describe('admission server concurrency', () => {
       const until = async (check: () => boolean): Promise<void> => {
         for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
       };
-      await until(() => reads === 2);
+      await until(() => state.reads === 2);
       await new Promise((r) => setTimeout(r, 100));
-      expect(reads).toBe(2); // the third waits at the gate, its body unread
+      expect(state.reads).toBe(2); // the third waits at the gate, its body unread
       expect((await call(server, { method: 'GET', path: '/healthz' })).status).toBe(200);
       pending.shift()!();
-      await until(() => reads === 3);
-      expect(reads).toBe(3); // one answered: the third gets its slot
+      await until(() => state.reads === 3);
+      expect(state.reads).toBe(3); // one answered: the third gets its slot
       pending.splice(0).forEach((release) => release());
       await until(() => pending.length > 0);
       pending.splice(0).forEach((release) => release());
@@ -437,27 +445,9 @@ describe('admission server concurrency', () => {
 
 describe('admission server connection parking', () => {
   it('reads no request from an idle connection while every slot is taken, and wakes it when one frees', async () => {
-    const lookup = new MemoryLookup();
-    lookup.namespaces.set('shop', {
-      metadata: { name: 'shop', labels: { 'pod-identity.alibabacloud.com/injection': 'on' } },
-    });
-    const pending: (() => void)[] = [];
-    let reads = 0;
-    lookup.serviceAccount = () => {
-      reads++;
-      return new Promise((resolve) => pending.push(() => resolve(undefined)));
-    };
     const registry = new Registry();
-    const server = await startWebhookServer({
-      host: '127.0.0.1',
-      port: 0,
-      certificates: { current: () => serving, subscribe: () => () => undefined },
-      lookup,
-      registry,
-      injection: defaultInjectionConfig({ accountId: '1', clusterId: 'c' }),
-      missingServiceAccount: 'admit',
-      maxConcurrentAdmissions: 1,
-    });
+    const { server, state } = await blockingServer(1, registry);
+    const { pending } = state;
     // One keep-alive connection per client, as the apiserver's transport keeps them; TLS 1.2 or
     // 1.3, whatever the two negotiate.
     const agentA = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -478,30 +468,30 @@ describe('admission server connection parking', () => {
     const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
     try {
       const a1 = call(server, { body: review(pod), agent: agentA });
-      await until(() => reads === 1);
+      await until(() => state.reads === 1);
       // B's first request comes with its TLS handshake: read, and waiting its turn.
       const b1 = call(server, { body: review(pod), agent: agentB });
       await until(async () => (await queue()).waiting === 1);
-      expect(reads).toBe(1);
+      expect(state.reads).toBe(1);
 
       pending.shift()!(); // a1 answered; the slot passes to b1, so A's connection is parked
       expect((await a1).status).toBe(200);
-      await until(() => reads === 2);
+      await until(() => state.reads === 2);
       const a2 = call(server, { body: review(pod), agent: agentA });
       await settle();
-      expect(reads).toBe(2); // a2 is in the kernel's socket buffer, not in the process
+      expect(state.reads).toBe(2); // a2 is in the kernel's socket buffer, not in the process
       expect(await queue()).toEqual({ active: 1, waiting: 0, parked: 1 });
 
       pending.shift()!(); // b1 answered: the slot frees, A wakes and a2 is read
       expect((await b1).status).toBe(200);
-      await until(() => reads === 3);
+      await until(() => state.reads === 3);
       expect(await queue()).toEqual({ active: 1, waiting: 0, parked: 0 });
 
       // B went idle while the slot was free, so it kept reading: b2 is read and waits.
       const b2 = call(server, { body: review(pod), agent: agentB });
       await until(async () => (await queue()).waiting === 1);
       pending.shift()!(); // a2 answered; b2 gets the slot
-      await until(() => reads === 4);
+      await until(() => state.reads === 4);
       pending.shift()!();
       const replies = await Promise.all([a2, b2]);
       expect(replies.map((r) => r.status)).toEqual([200, 200]);

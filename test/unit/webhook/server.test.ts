@@ -463,7 +463,8 @@ describe('admission server connection parking', () => {
       };
     };
     const until = async (check: () => boolean | Promise<boolean>): Promise<void> => {
-      for (let i = 0; i < 1000 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 1000 && !(await check()); i++)
+        await new Promise((r) => setTimeout(r, 10));
     };
     const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
     try {

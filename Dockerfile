@@ -45,8 +45,8 @@ USER 65532:65532
 # reconciles; 8 MiB semi-spaces measured no slower (docs/adr/0019), and 4 MiB keep 8 MiB less
 # resident under webhook load at the same admissions/s (docs/adr/0022). --memory-saver-mode: V8
 # collects and compacts its old generation more eagerly (old space 9-11 MiB under webhook load
-# instead of 15-17), for 5-19% fewer large-pod admissions/s (docs/adr/0022). --expose-gc: the manager's
-# heap scavenger (src/runtime/heap-scavenger.ts) returns freed heap pages to the OS after a burst.
+# instead of 15-17), for 5-14% fewer large-pod admissions/s (docs/adr/0022). --expose-gc: the
+# manager's heap scavenger (src/runtime/heap-scavenger.ts) returns freed heap pages to the OS after a burst.
 # --disable-warning=DEP0169: a bundled SDK dependency calls url.parse(); Node warns about that only
 # outside node_modules, which a bundle is.
 ENTRYPOINT ["node", "--expose-gc", "--max-semi-space-size=4", "--memory-saver-mode", "--disable-warning=DEP0169", "dist/main.js"]

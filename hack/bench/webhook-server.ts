@@ -73,11 +73,7 @@ async function serve(): Promise<void> {
       : {}),
   });
   process.on('message', (message) => {
-    if (message === 'gc') {
-      // A full collection before reading memory: what stays is what the process holds.
-      (globalThis as { gc?: () => void }).gc?.();
-      process.send!('gc-done');
-    } else if (message === 'stats') {
+    if (message === 'stats') {
       const cpu = process.cpuUsage();
       const memory = process.memoryUsage();
       process.send!({

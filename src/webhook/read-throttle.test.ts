@@ -22,6 +22,9 @@ class FakeConnection implements PausableConnection {
   }
 }
 
+const fakes = (n: number): FakeConnection[] =>
+  Array.from({ length: n }, () => new FakeConnection());
+
 /** The throttle's deferred pump, run by hand: one call is one turn of the event loop. */
 function harness(initialFree: number) {
   const slots = { free: initialFree, freeSlots: () => slots.free };
@@ -53,7 +56,7 @@ describe('ReadThrottle', () => {
 
   it('parks idle connections while no slot is free and wakes them oldest first, one per slot', () => {
     const { slots, throttle, turn } = harness(0);
-    const [a, b, c] = ['a', 'b', 'c'].map(() => new FakeConnection());
+    const [a, b, c] = fakes(3);
     for (const connection of [a!, b!, c!]) throttle.idle(connection);
     expect([a!.reading, b!.reading, c!.reading]).toEqual([false, false, false]);
     expect(throttle.parked).toBe(3);
@@ -77,7 +80,7 @@ describe('ReadThrottle', () => {
 
   it('wakes the next connection when a woken one had nothing to send', () => {
     const { slots, throttle, turn } = harness(0);
-    const [a, b] = ['a', 'b'].map(() => new FakeConnection());
+    const [a, b] = fakes(2);
     throttle.idle(a!);
     throttle.idle(b!);
     slots.free = 1;
@@ -92,7 +95,7 @@ describe('ReadThrottle', () => {
 
   it('forgets a parked connection that closes and never resumes a destroyed one', () => {
     const { slots, throttle, turn } = harness(0);
-    const [a, b, c] = ['a', 'b', 'c'].map(() => new FakeConnection());
+    const [a, b, c] = fakes(3);
     throttle.idle(a!);
     throttle.idle(b!);
     throttle.idle(c!);
@@ -120,7 +123,7 @@ describe('ReadThrottle', () => {
 
   it('runs one pump per turn however many slots are released in it', () => {
     const { slots, throttle, turn } = harness(0);
-    const connections = ['a', 'b', 'c', 'd'].map(() => new FakeConnection());
+    const connections = fakes(4);
     connections.forEach((c) => throttle.idle(c));
     slots.free = 2;
     throttle.released();

@@ -11,25 +11,6 @@ export interface SlotCount {
   freeSlots(): number;
 }
 
-/**
- * Keeps the next request of a keep-alive connection in the kernel while every admission slot is
- * taken. The AdmissionGate alone bounds admissions in progress, but a request that waits at the
- * gate has already been read, decrypted and parsed into a request object, and its chunks live
- * until the next full GC: at 64 connections that waiting is what doubled the webhook's RSS
- * (bench:webhook, docs/adr/0022). Parked here, a connection costs its socket and TLS state only;
- * its client sees the same wait as TCP backpressure.
- *
- * A connection is parked when it goes idle (accepted, or its response finished) while no slot is
- * free. Freed slots wake parked connections oldest first, one per slot; a woken connection with
- * nothing to send holds no slot, so the pump runs again on the next turn of the event loop (after
- * the woken ones had their chance to deliver a request) until the slots are taken or nobody is
- * parked. Nothing is parked while a slot is free, so no request waits behind an idle slot.
- *
- * Under overload the apiserver opens new connections, whose first request arrives with the TLS
- * handshake and so waits at the gate, ahead of the parked ones. So that a parked connection is
- * never starved by those, one parked longer than `maxParkedMs` is woken at the next release
- * whether or not a slot is free: its request then joins the gate's first-come-first-served line.
- */
 export interface ReadThrottleOptions {
   /** Runs `run` on the next turn of the event loop (default setImmediate). */
   defer?: (run: () => void) => void;
@@ -39,6 +20,24 @@ export interface ReadThrottleOptions {
   maxParkedMs?: number;
 }
 
+/**
+ * Keeps the next request of a keep-alive connection in the kernel while every admission slot is
+ * taken. The AdmissionGate alone bounds admissions in progress, but a request that waits at the
+ * gate has already been read, decrypted and parsed into a request object, and its chunks live
+ * until the next full GC: at 64 connections that waiting is what doubled the webhook's RSS
+ * (bench:webhook, docs/adr/0022). Parked here, a connection costs its socket and TLS state only;
+ * its client sees the same wait as TCP backpressure.
+ *
+ * A connection is parked when it goes idle (its response finished) while no slot is free. Freed slots wake parked connections oldest first, one per slot; a woken connection with
+ * nothing to send holds no slot, so the pump runs again on the next turn of the event loop (after
+ * the woken ones had their chance to deliver a request) until the slots are taken or nobody is
+ * parked. Nothing is parked while a slot is free, so no request waits behind an idle slot.
+ *
+ * Under overload the apiserver opens new connections, whose first request arrives with the TLS
+ * handshake and so waits at the gate, ahead of the parked ones. So that a parked connection is
+ * never starved by those, one parked longer than `maxParkedMs` is woken at the next release
+ * whether or not a slot is free: its request then joins the gate's first-come-first-served line.
+ */
 export class ReadThrottle {
   readonly #slots: SlotCount;
   readonly #defer: (run: () => void) => void;

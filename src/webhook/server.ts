@@ -156,10 +156,13 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     const leave = await gate.enter();
     // The slot is held until the answer is handed to the socket (or the connection is gone), so
     // response buffers count too.
-    res.once('finish', leave);
+    // Once answered, a keep-alive connection is idle between requests: after the slot is given
+    // back, park it if the gate is still full.
+    res.once('finish', () => {
+      leave();
+      throttle?.idle(req.socket);
+    });
     res.once('close', leave);
-    // Between requests a keep-alive connection is idle: park it if the gate is full.
-    res.once('finish', () => throttle?.idle(req.socket));
     try {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
       const type = req.headers['content-type'] ?? '';
